@@ -1,0 +1,41 @@
+using Switchyard.NativeTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Switchyard.NativeTests.Tls;
+
+/// <summary>`openssl s_client` as the downstream peer of a terminating port.</summary>
+public sealed class OpenSslClientTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task OpensslSClientVerifiesTheAgentAndReadsTheAppsResponseToARawRequest()
+    {
+        await using var env = await ProxiedApp.StartAsync(
+            output,
+            new KestrelAppOptions { Certificate = TestPki.Shared.Server },
+            inspect: "always",
+            (port, pem) =>
+            {
+                port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"]);
+                port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+            });
+
+        const string request =
+            "GET /from-openssl?via=s_client HTTP/1.1\r\n" +
+            "Host: localhost\r\n" +
+            "x-test: raw-request\r\n" +
+            "Connection: close\r\n" +
+            "\r\n";
+        var result = await ProcessRunner.RunAsync("openssl",
+        [
+            "s_client", "-connect", $"127.0.0.1:{env.ListenPort}", "-servername", "localhost",
+            "-CAfile", env.Pem.CaCert, "-verify_return_error", "-verify_hostname", "localhost", "-quiet",
+        ], stdin: request);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.StartsWith("HTTP/1.1 200", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("method=GET\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("path=/from-openssl?via=s_client\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("x-test=raw-request\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("protocol=HTTP/1.1\n", result.Stdout, StringComparison.Ordinal);
+    }
+}
