@@ -19,7 +19,7 @@ public sealed class HttpClientThroughAgentTests(ITestOutputHelper output)
                 f.PickRandom("GET", "POST", "PUT", "DELETE"),
                 "/" + string.Join('/', f.Lorem.Words(f.Random.Int(1, 4))) + "?id=" + f.Random.AlphaNumeric(8),
                 f.Random.AlphaNumeric(f.Random.Int(1, 200)),
-                f.Lorem.Sentence(f.Random.Int(0, 40))));
+                f.Lorem.Sentence(f.Random.Int(1, 40))));
         return faker.Generate(count);
     }
 
@@ -47,16 +47,15 @@ public sealed class HttpClientThroughAgentTests(ITestOutputHelper output)
                 RemoteCertificateValidationCallback = (_, cert, _, _) => TestPki.ChainsTo(cert, TestPki.Shared.Ca),
             },
         };
-        using var client = new HttpClient(handler)
-        {
-            Timeout = Timeouts.Short,
-            DefaultRequestVersion = Version.Parse(httpVersion),
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        using var client = new HttpClient(handler) { Timeout = Timeouts.Short };
 
         foreach (var request in Generate(seed, 25))
         {
-            using var message = new HttpRequestMessage(new HttpMethod(request.Method), $"https://localhost:{env.ListenPort}{request.Path}");
+            using var message = new HttpRequestMessage(new HttpMethod(request.Method), $"https://localhost:{env.ListenPort}{request.Path}")
+            {
+                Version = Version.Parse(httpVersion),
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
             message.Headers.Add("x-test", request.Header);
             if (request.Method is "POST" or "PUT")
             {
