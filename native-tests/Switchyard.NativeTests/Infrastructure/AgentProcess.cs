@@ -58,14 +58,16 @@ public sealed class AgentProcess : IAsyncDisposable
 
     /// <summary>
     /// Writes <paramref name="config"/> to DIR/config.json, starts `switchyard agent --config DIR/config.json`
-    /// and (by default) waits until GET /readyz answers 200.
+    /// (or passes the path in SWITCHYARD_CONFIG when <paramref name="configFromEnvironment"/>) and, by default,
+    /// waits until GET /readyz answers 200.
     /// </summary>
     public static async Task<AgentProcess> StartAsync(
         ITestOutputHelper output,
         TempDir dir,
         JsonObject config,
         IEnumerable<string>? extraArguments = null,
-        bool waitUntilReady = true)
+        bool waitUntilReady = true,
+        bool configFromEnvironment = false)
     {
         var configPath = dir.File("config.json");
         await File.WriteAllTextAsync(configPath, config.ToJsonString(Indented));
@@ -73,6 +75,41 @@ public sealed class AgentProcess : IAsyncDisposable
             ?? throw new ArgumentException("the test config needs admin.listen", nameof(config));
         var adminPort = int.Parse(listen[(listen.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
 
+        List<string> arguments = configFromEnvironment ? ["agent"] : ["agent", "--config", configPath];
+        arguments.AddRange(extraArguments ?? []);
+        var environment = configFromEnvironment
+            ? new Dictionary<string, string> { ["SWITCHYARD_CONFIG"] = configPath }
+            : [];
+        var agent = Launch(output, dir, arguments, environment, configPath, adminPort);
+
+        if (waitUntilReady)
+        {
+            try
+            {
+                await agent.WaitReadyAsync();
+            }
+            catch
+            {
+                await agent.DisposeAsync();
+                throw;
+            }
+        }
+
+        return agent;
+    }
+
+    /// <summary>Starts the binary with arbitrary arguments (e.g. `demo`) in <paramref name="dir"/>; no config, no admin port.</summary>
+    public static AgentProcess StartCommand(ITestOutputHelper output, TempDir dir, params string[] arguments) =>
+        Launch(output, dir, arguments, [], configPath: "", adminPort: 0);
+
+    private static AgentProcess Launch(
+        ITestOutputHelper output,
+        TempDir dir,
+        IEnumerable<string> arguments,
+        Dictionary<string, string> environment,
+        string configPath,
+        int adminPort)
+    {
         var psi = new ProcessStartInfo(RepoPaths.RequireAgentBinary())
         {
             RedirectStandardOutput = true,
@@ -81,10 +118,13 @@ public sealed class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = dir.Path,
         };
-        psi.ArgumentList.Add("agent");
-        psi.ArgumentList.Add("--config");
-        psi.ArgumentList.Add(configPath);
-        foreach (var argument in extraArguments ?? [])
+        psi.Environment.Remove("SWITCHYARD_CONFIG");
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
+        foreach (var argument in arguments)
         {
             psi.ArgumentList.Add(argument);
         }
@@ -108,20 +148,6 @@ public sealed class AgentProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-
-        if (waitUntilReady)
-        {
-            try
-            {
-                await agent.WaitReadyAsync();
-            }
-            catch
-            {
-                await agent.DisposeAsync();
-                throw;
-            }
-        }
-
         return agent;
     }
 
