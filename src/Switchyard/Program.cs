@@ -1,1 +1,139 @@
-System.Console.WriteLine("hi");
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Switchyard.Admin;
+using Switchyard.Config;
+using Switchyard.Demo;
+using Switchyard.Diagnostics;
+using Switchyard.Proxy;
+
+namespace Switchyard;
+
+/// <summary>Composition root: command-line parsing, signals and the drain.</summary>
+public static class Program
+{
+    public const string Version = "0.1.0";
+
+    private const string Usage = """
+        usage:
+          switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
+          switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard version                                             print the version
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
+                "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "version" or "--version" => PrintVersion(),
+                "generate" or "inject" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
+                _ => UsageError($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (UsageException e)
+        {
+            return UsageError(e.Message);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    private static int PrintVersion()
+    {
+        Console.Out.WriteLine($"switchyard {Version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier})");
+        return 0;
+    }
+
+    private static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"switchyard: {message}");
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    private static async Task<int> AgentCommandAsync(string[] args)
+    {
+        string configPath = Environment.GetEnvironmentVariable("SWITCHYARD_CONFIG") is { Length: > 0 } env ? env : ConfigLoader.DefaultPath;
+        TimeSpan drain = TimeSpan.FromSeconds(25);
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--config" or "-c":
+                    configPath = Value(args, ref i);
+                    break;
+                case "--drain-timeout":
+                    string text = Value(args, ref i);
+                    if (!Duration.TryParse(text, out drain))
+                    {
+                        throw new UsageException($"--drain-timeout: expected a duration such as 25s or 500ms, found \"{text}\"");
+                    }
+
+                    break;
+                default:
+                    throw new UsageException($"agent: unknown option '{args[i]}'");
+            }
+        }
+
+        AgentSettings settings = ConfigLoader.Load(configPath);
+        using ILoggerFactory loggers = Logging.Create(Logging.LevelFromEnvironment());
+        return await RunAgentAsync(settings, loggers, drain, ready: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs an agent until SIGTERM or SIGINT, then drains. Shared by `agent` and `demo`.</summary>
+    internal static async Task<int> RunAgentAsync(AgentSettings settings, ILoggerFactory loggers, TimeSpan drain, Action<Agent, AdminServer>? ready)
+    {
+        var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // .NET 10 has no default SIGTERM handling for a plain console app: register it, and cancel the default
+        // termination so that the drain below decides when the process exits.
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult("SIGTERM"); });
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult("SIGINT"); });
+
+        ILogger logger = loggers.CreateLogger("Switchyard.Agent");
+        await using var agent = new Agent(settings, loggers);
+        using var admin = new AdminServer(agent, loggers.CreateLogger("Switchyard.Admin"));
+        try
+        {
+            agent.Start();
+            admin.Start(settings.AdminListen);
+            logger.AdminListening(Endpoints.Format(admin.LocalEndPoint!));
+        }
+        catch (SocketException e)
+        {
+            Console.Error.WriteLine($"switchyard: cannot listen: {e.Message}");
+            return 1;
+        }
+
+        ready?.Invoke(agent, admin);
+        string signal = await stop.Task.ConfigureAwait(false);
+        await agent.DrainAsync(signal, drain).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static string Value(string[] args, ref int i)
+    {
+        if (i + 1 >= args.Length)
+        {
+            throw new UsageException($"{args[i]} needs a value");
+        }
+
+        return args[++i];
+    }
+}
+
+/// <summary>A command-line mistake: printed with the usage, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

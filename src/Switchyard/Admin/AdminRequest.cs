@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Text;
+
+namespace Switchyard.Admin;
+
+/// <summary>
+/// A small, strict reader for admin-plane HTTP/1.1 requests (request line, headers, Content-Length body).
+/// The admin API is low-volume and loopback-bound; the data-plane codec lives in Http1/.
+/// </summary>
+internal sealed record AdminRequest(string Method, string Target, Dictionary<string, string> Headers, byte[] Body)
+{
+    public const int MaxHeadBytes = 16 * 1024;
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public string Path => Target.IndexOf('?') is var q and >= 0 ? Target[..q] : Target;
+
+    /// <summary>
+    /// Parses one request from the buffer. Returns false when more bytes are needed (nothing consumed);
+    /// throws <see cref="FormatException"/> for a malformed or oversized request.
+    /// </summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out AdminRequest? request)
+    {
+        request = null;
+        SequenceReader<byte> reader = new(buffer);
+        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8, advancePastDelimiter: true))
+        {
+            if (buffer.Length > MaxHeadBytes)
+            {
+                throw new FormatException("request head too large");
+            }
+
+            return false;
+        }
+
+        if (head.Length > MaxHeadBytes)
+        {
+            throw new FormatException("request head too large");
+        }
+
+        string[] lines = Encoding.ASCII.GetString(head).Split("\r\n");
+        string[] requestLine = lines[0].Split(' ');
+        if (requestLine.Length != 3 || !requestLine[2].StartsWith("HTTP/1.", StringComparison.Ordinal) || requestLine[1].Length == 0)
+        {
+            throw new FormatException("malformed request line");
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (int i = 1; i < lines.Length; i++)
+        {
+            int colon = lines[i].IndexOf(':');
+            if (colon <= 0 || lines[i][colon - 1] == ' ')
+            {
+                throw new FormatException("malformed header line");
+            }
+
+            headers[lines[i][..colon]] = lines[i][(colon + 1)..].Trim();
+        }
+
+        long contentLength = 0;
+        if (headers.TryGetValue("Content-Length", out string? cl) && (!long.TryParse(cl, out contentLength) || contentLength < 0 || contentLength > MaxBodyBytes))
+        {
+            throw new FormatException("invalid Content-Length");
+        }
+
+        if (headers.ContainsKey("Transfer-Encoding"))
+        {
+            throw new FormatException("Transfer-Encoding is not accepted by the admin API; send Content-Length");
+        }
+
+        if (reader.Remaining < contentLength)
+        {
+            return false;
+        }
+
+        byte[] body = reader.UnreadSequence.Slice(0, contentLength).ToArray();
+        reader.Advance(contentLength);
+        buffer = buffer.Slice(reader.Position);
+        request = new AdminRequest(requestLine[0], requestLine[1], headers, body);
+        return true;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Switchyard.Config;
+using Switchyard.Detection;
+using Switchyard.Diagnostics;
+using Switchyard.Proxy;
+using Switchyard.Transport;
+
+namespace Switchyard.Admin;
+
+/// <summary>The admin listener: health, readiness, Prometheus metrics and the /v1 API (SPEC "Admin API").</summary>
+internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
+{
+    private Listener? _listener;
+    private Task _loop = Task.CompletedTask;
+
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint;
+
+    public void Start(IPEndPoint endPoint)
+    {
+        _listener = Listener.Bind(endPoint, backlog: 128);
+        _loop = _listener.AcceptLoopAsync(ServeAsync);
+    }
+
+    private async Task ServeAsync(SocketChannel channel)
+    {
+        string remote = channel.RemoteEndPoint?.ToString() ?? "?";
+        await using (channel.ConfigureAwait(false))
+        {
+            try
+            {
+                using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                while (true)
+                {
+                    ReadResult read = await channel.Input.ReadAsync(idle.Token).ConfigureAwait(false);
+                    ReadOnlySequence<byte> buffer = read.Buffer;
+                    AdminRequest? request;
+                    try
+                    {
+                        if (!AdminRequest.TryRead(ref buffer, out request))
+                        {
+                            channel.Input.AdvanceTo(buffer.Start, buffer.End);
+                            if (read.IsCompleted)
+                            {
+                                return;
+                            }
+
+                            continue;
+                        }
+                    }
+                    catch (FormatException e)
+                    {
+                        channel.Input.AdvanceTo(buffer.End);
+                        await WriteAsync(channel.Output, 400, "text/plain", $"bad request: {e.Message}\n", close: true).ConfigureAwait(false);
+                        return;
+                    }
+
+                    channel.Input.AdvanceTo(buffer.Start);
+                    bool close = request!.Headers.TryGetValue("Connection", out string? c) && c.Equals("close", StringComparison.OrdinalIgnoreCase);
+                    (int status, string type, string body) = Handle(request);
+                    await WriteAsync(channel.Output, status, type, body, close).ConfigureAwait(false);
+                    if (close)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (Exception e) when (Relay.IsConnectionError(e))
+            {
+                logger.AdminRequestFailed(remote, e.Message);
+            }
+        }
+    }
+
+    internal (int Status, string ContentType, string Body) Handle(AdminRequest request)
+    {
+        string path = request.Path;
+        if (path.StartsWith("/v1/", StringComparison.Ordinal) && !Authorized(request))
+        {
+            return (401, "application/json", Json(new ErrorDocument("missing or wrong bearer token"), AdminJsonContext.Default.ErrorDocument));
+        }
+
+        return (request.Method, path) switch
+        {
+            ("GET", "/healthz") => (200, "text/plain", "ok\n"),
+            ("GET", "/readyz") => agent.Ready ? (200, "text/plain", "ready\n") : (503, "text/plain", agent.Draining ? "draining\n" : "not ready\n"),
+            ("GET", "/metrics") => (200, "text/plain; version=0.0.4", RenderMetrics()),
+            ("GET", "/v1/status") => (200, "application/json", Json(Status(), AdminJsonContext.Default.StatusDocument)),
+            ("GET", "/v1/intercepts") => (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus)),
+            (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts") =>
+                (405, "application/json", Json(new ErrorDocument($"method {request.Method} not allowed on {path}"), AdminJsonContext.Default.ErrorDocument)),
+            _ => (404, "application/json", Json(new ErrorDocument($"no such endpoint: {path}"), AdminJsonContext.Default.ErrorDocument)),
+        };
+    }
+
+    private bool Authorized(AdminRequest request)
+    {
+        if (agent.Settings.AdminToken is not { } token)
+        {
+            return true;
+        }
+
+        if (!request.Headers.TryGetValue("Authorization", out string? value) || !value.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(value[7..].Trim()), Encoding.UTF8.GetBytes(token));
+    }
+
+    private StatusDocument Status()
+    {
+        var ports = new List<PortStatus>(agent.Ports.Count);
+        foreach (PortRuntime port in agent.Ports)
+        {
+            PortProtocol p = port.Detector.Protocol;
+            (ProbeState state, int attempts, string? lastError) = port.Detector.ProbeStatus;
+            var detected = new DetectedStatus(
+                Tls: p.Tls switch { TlsDetection.Tls => true, TlsDetection.Plaintext => false, _ => null },
+                Http: p.Http == HttpDetection.Unknown ? null : PortProtocol.Name(p.Http),
+                Source: PortProtocol.Name(p.Tls == TlsDetection.Unknown ? DetectionSource.Pending : p.TlsSource),
+                TlsSource: p.Tls == TlsDetection.Unknown ? null : PortProtocol.Name(p.TlsSource),
+                HttpSource: p.Http == HttpDetection.Unknown ? null : PortProtocol.Name(p.HttpSource),
+                Probe: new ProbeStatus(PortProtocol.Name(state), attempts, lastError));
+            string listen = port.Listener is { } l ? Endpoints.Format(l.LocalEndPoint) : Endpoints.Format(port.Settings.Listen);
+            ports.Add(new PortStatus(port.Settings.Name, listen, port.Settings.App, port.Settings.Inspect.ToString().ToLowerInvariant(), detected,
+                new ConnectionStatus(port.Metrics.Active, port.Metrics.Total)));
+        }
+
+        return new StatusDocument(Program.Version, new ConfigStatus(agent.Settings.FilePath, agent.Settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts());
+    }
+
+    private List<InterceptStatus> Intercepts() =>
+        agent.Settings.Intercepts.Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen, Routed: false)).ToList();
+
+    private string RenderMetrics()
+    {
+        var sb = new StringBuilder(4096);
+        IReadOnlyList<PortRuntime> ports = agent.Ports;
+        Family(sb, "switchyard_connections_total", "counter", "Accepted connections by port and path (raw = bytes forwarded as they are, terminate = decrypted).");
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            PortMetrics.Line(sb, "switchyard_connections_total", $"port=\"{n}\",path=\"raw\"", p.Metrics.RawConnections);
+            PortMetrics.Line(sb, "switchyard_connections_total", $"port=\"{n}\",path=\"terminate\"", p.Metrics.TerminatedConnections);
+        }
+
+        Family(sb, "switchyard_connections_active", "gauge", "Open downstream connections by port.");
+        foreach (PortRuntime p in ports)
+        {
+            PortMetrics.Line(sb, "switchyard_connections_active", $"port=\"{PortMetrics.Escape(p.Settings.Name)}\"", p.Metrics.Active);
+        }
+
+        Family(sb, "switchyard_bytes_total", "counter", "Bytes relayed by port and direction (decrypted bytes on the terminate path).");
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            PortMetrics.Line(sb, "switchyard_bytes_total", $"port=\"{n}\",direction=\"downstream_to_app\"", p.Metrics.BytesDownstreamToApp);
+            PortMetrics.Line(sb, "switchyard_bytes_total", $"port=\"{n}\",direction=\"app_to_downstream\"", p.Metrics.BytesAppToDownstream);
+        }
+
+        Labeled(sb, ports, "switchyard_connection_ends_total", "Closed connections by port and reason.", "reason", p => p.Metrics.Ends, extra: null);
+        Family(sb, "switchyard_tls_handshake_failures_total", "counter", "TLS handshake failures by port, side and reason.");
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            foreach ((string reason, long v) in p.Metrics.DownstreamTlsFailures.Snapshot())
+            {
+                PortMetrics.Line(sb, "switchyard_tls_handshake_failures_total", $"port=\"{n}\",side=\"downstream\",reason=\"{reason}\"", v);
+            }
+
+            foreach ((string reason, long v) in p.Metrics.UpstreamTlsFailures.Snapshot())
+            {
+                PortMetrics.Line(sb, "switchyard_tls_handshake_failures_total", $"port=\"{n}\",side=\"upstream\",reason=\"{reason}\"", v);
+            }
+        }
+
+        Labeled(sb, ports, "switchyard_probe_results_total", "Protocol probes of the app by port and result.", "result", p => p.Metrics.ProbeResults, extra: null);
+        Family(sb, "switchyard_port_protocol", "gauge", "Detected protocol per port (always 1; the labels carry the value).");
+        foreach (PortRuntime p in ports)
+        {
+            PortProtocol protocol = p.Detector.Protocol;
+            PortMetrics.Line(sb, "switchyard_port_protocol",
+                $"port=\"{PortMetrics.Escape(p.Settings.Name)}\",tls=\"{PortProtocol.Name(protocol.Tls)}\",http=\"{PortProtocol.Name(protocol.Http)}\"", 1);
+        }
+
+        Family(sb, "switchyard_certificate_expiry_seconds", "gauge", "Seconds until the downstream certificate expires (negative: expired).");
+        foreach (PortRuntime p in ports)
+        {
+            if (agent.CertificateExpirySeconds(p) is double seconds)
+            {
+                PortMetrics.Line(sb, "switchyard_certificate_expiry_seconds", $"port=\"{PortMetrics.Escape(p.Settings.Name)}\"", (long)seconds);
+            }
+        }
+
+        Family(sb, "switchyard_ready", "gauge", "1 when every port listens and the config is valid, 0 otherwise or while draining.");
+        sb.Append("switchyard_ready ").Append(agent.Ready ? '1' : '0').Append('\n');
+        agent.Metrics.RenderGlobal(sb);
+        return sb.ToString();
+    }
+
+    private static void Labeled(StringBuilder sb, IReadOnlyList<PortRuntime> ports, string metric, string help, string label, Func<PortRuntime, LabeledCounter> counter, string? extra)
+    {
+        Family(sb, metric, "counter", help);
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            foreach ((string value, long v) in counter(p).Snapshot())
+            {
+                PortMetrics.Line(sb, metric, $"port=\"{n}\",{label}=\"{value}\"{extra}", v);
+            }
+        }
+    }
+
+    private static void Family(StringBuilder sb, string metric, string type, string help) =>
+        sb.Append("# HELP ").Append(metric).Append(' ').Append(help).Append("\n# TYPE ").Append(metric).Append(' ').Append(type).Append('\n');
+
+    private static string Json<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) => JsonSerializer.Serialize(value, type) + "\n";
+
+    private static async ValueTask WriteAsync(PipeWriter output, int status, string contentType, string body, bool close)
+    {
+        byte[] payload = Encoding.UTF8.GetBytes(body);
+        string reason = status switch { 200 => "OK", 400 => "Bad Request", 401 => "Unauthorized", 404 => "Not Found", 405 => "Method Not Allowed", _ => "Service Unavailable" };
+        string head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {payload.Length}\r\nCache-Control: no-store\r\n{(close ? "Connection: close\r\n" : string.Empty)}\r\n";
+        output.Write(Encoding.ASCII.GetBytes(head));
+        output.Write(payload);
+        await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _listener?.Dispose();
+        _ = _loop;
+    }
+}

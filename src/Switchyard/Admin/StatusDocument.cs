@@ -1,0 +1,33 @@
+using System.Text.Json.Serialization;
+
+namespace Switchyard.Admin;
+
+// The /v1/status document (SPEC "Admin API"). Field names are part of the contract.
+
+internal sealed record StatusDocument(
+    string Version,
+    ConfigStatus Config,
+    bool Ready,
+    bool Draining,
+    IReadOnlyList<PortStatus> Ports,
+    IReadOnlyList<InterceptStatus> Intercepts);
+
+internal sealed record ConfigStatus(string Path, string Fingerprint);
+
+internal sealed record PortStatus(string Name, string Listen, string App, string Inspect, DetectedStatus Detected, ConnectionStatus Connections);
+
+internal sealed record DetectedStatus(bool? Tls, string? Http, string Source, string? TlsSource, string? HttpSource, ProbeStatus Probe);
+
+internal sealed record ProbeStatus(string State, int Attempts, string? LastError);
+
+internal sealed record ConnectionStatus(long Active, long Total);
+
+internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen, bool Routed);
+
+internal sealed record ErrorDocument(string Error);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(StatusDocument))]
+[JsonSerializable(typeof(IReadOnlyList<InterceptStatus>))]
+[JsonSerializable(typeof(ErrorDocument))]
+internal sealed partial class AdminJsonContext : JsonSerializerContext;

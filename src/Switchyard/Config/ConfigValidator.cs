@@ -1,0 +1,318 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Switchyard.Tls;
+
+namespace Switchyard.Config;
+
+/// <summary>Semantic checks of a deserialized config; each error names its JSON path.</summary>
+internal sealed class ConfigValidator(string file)
+{
+    private static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public AgentSettings Validate(AgentConfig config, string fingerprint)
+    {
+        if (config.Version != 1)
+        {
+            Fail("$.version", config.Version == 0 ? "missing; expected 1" : $"unsupported version {config.Version}; expected 1");
+        }
+
+        IPEndPoint admin = ConfigLoader.DefaultAdmin;
+        string? token = null;
+        if (config.Admin is { } a)
+        {
+            if (a.Listen is not null && !Endpoints.TryParseListen(a.Listen, out admin))
+            {
+                Fail("$.admin.listen", $"expected \"HOST:PORT\", found \"{a.Listen}\"");
+            }
+
+            if (a.TokenFile is not null)
+            {
+                token = ReadToken(a.TokenFile);
+            }
+        }
+
+        if (config.Tunnel?.Listen is { } tunnel && !Endpoints.TryParseListen(tunnel, out _))
+        {
+            Fail("$.tunnel.listen", $"expected \"HOST:PORT\", found \"{tunnel}\"");
+        }
+
+        if (config.Ports is null || config.Ports.Count == 0)
+        {
+            Fail("$.ports", "at least one port is required");
+        }
+
+        var ports = new List<PortSettings>(config.Ports!.Count);
+        for (int i = 0; i < config.Ports.Count; i++)
+        {
+            PortSettings port = ValidatePort(config.Ports[i], i, $"$.ports[{i}]");
+            foreach (PortSettings other in ports)
+            {
+                if (other.Name == port.Name)
+                {
+                    Fail($"$.ports[{i}].name", $"duplicate port name \"{port.Name}\" (also $.ports[{other.Index}])");
+                }
+
+                if (other.Listen.Port == port.Listen.Port)
+                {
+                    Fail($"$.ports[{i}].listen", $"duplicate listen port {port.Listen.Port} (also $.ports[{other.Index}])");
+                }
+            }
+
+            ports.Add(port);
+        }
+
+        if (!IPAddress.IsLoopback(admin.Address) && token is null)
+        {
+            Fail("$.admin.tokenFile", $"required when admin.listen ({admin}) is not a loopback address: /v1/ would be open to the network");
+        }
+
+        var intercepts = new List<InterceptSettings>();
+        for (int i = 0; i < (config.Intercepts?.Count ?? 0); i++)
+        {
+            intercepts.Add(ValidateIntercept(config.Intercepts![i], $"$.intercepts[{i}]", ports, intercepts));
+        }
+
+        return new AgentSettings(file, fingerprint, admin, token, ports, intercepts);
+    }
+
+    private PortSettings ValidatePort(PortConfig p, int index, string at)
+    {
+        string protocol = p.Protocol ?? "TCP";
+        if (protocol is not ("TCP" or "UDP"))
+        {
+            Fail($"{at}.protocol", $"expected \"TCP\" or \"UDP\", found \"{protocol}\"");
+        }
+
+        if (protocol == "UDP")
+        {
+            Fail($"{at}.protocol", "UDP ports are not supported by this version of the agent");
+        }
+
+        if (p.Listen is null)
+        {
+            Fail($"{at}.listen", "required");
+        }
+
+        if (!Endpoints.TryParseListen(p.Listen, out IPEndPoint listen))
+        {
+            Fail($"{at}.listen", $"expected a port number or \"HOST:PORT\", found \"{p.Listen}\"");
+        }
+
+        if (p.App is null)
+        {
+            Fail($"{at}.app", "required");
+        }
+
+        if (!Endpoints.TryParseHostPort(p.App, out string appHost, out int appPort))
+        {
+            Fail($"{at}.app", $"expected \"HOST:PORT\", found \"{p.App}\"");
+        }
+
+        string name = p.Name ?? listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (name.Length == 0)
+        {
+            Fail($"{at}.name", "must not be empty");
+        }
+
+        TlsMode tls = p.Tls switch
+        {
+            null or "auto" => TlsMode.Auto,
+            "on" => TlsMode.On,
+            "off" => TlsMode.Off,
+            _ => Fail<TlsMode>($"{at}.tls", $"expected \"auto\", \"on\" or \"off\", found \"{p.Tls}\""),
+        };
+        HttpMode http = p.Http switch
+        {
+            null or "auto" => HttpMode.Auto,
+            "http1" => HttpMode.Http1,
+            "http2" => HttpMode.Http2,
+            "none" => HttpMode.None,
+            _ => Fail<HttpMode>($"{at}.http", $"expected \"auto\", \"http1\", \"http2\" or \"none\", found \"{p.Http}\""),
+        };
+        InspectMode inspect = p.Inspect switch
+        {
+            null or "auto" => InspectMode.Auto,
+            "always" => InspectMode.Always,
+            "never" => InspectMode.Never,
+            _ => Fail<InspectMode>($"{at}.inspect", $"expected \"auto\", \"always\" or \"never\", found \"{p.Inspect}\""),
+        };
+
+        TimeSpan probeTimeout = DefaultProbeTimeout;
+        if (p.ProbeTimeout is not null && (!Duration.TryParse(p.ProbeTimeout, out probeTimeout) || probeTimeout <= TimeSpan.Zero))
+        {
+            Fail($"{at}.probeTimeout", $"expected a duration such as \"2s\" or \"500ms\", found \"{p.ProbeTimeout}\"");
+        }
+
+        DownstreamTlsSettings? downstream = p.DownstreamTls is null ? null : ValidateDownstream(p.DownstreamTls, $"{at}.downstreamTls");
+        UpstreamTlsSettings? upstream = p.UpstreamTls is null ? null : ValidateUpstream(p.UpstreamTls, $"{at}.upstreamTls");
+        if (tls == TlsMode.Off && downstream is not null)
+        {
+            Fail($"{at}.tls", "\"off\" contradicts downstreamTls");
+        }
+
+        return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream);
+    }
+
+    private DownstreamTlsSettings ValidateDownstream(DownstreamTlsConfig d, string at)
+    {
+        CertificateMaterial certificate = LoadPair(d.CertPem, d.KeyPem, at, required: true)!;
+        var alpn = new List<SslApplicationProtocol>();
+        foreach ((string protocol, int i) in (d.Alpn ?? ["h2", "http/1.1"]).Select((s, i) => (s, i)))
+        {
+            if (string.IsNullOrEmpty(protocol) || protocol.Length > 255)
+            {
+                Fail($"{at}.alpn[{i}]", "an ALPN protocol id is 1 to 255 bytes");
+            }
+
+            alpn.Add(new SslApplicationProtocol(protocol));
+        }
+
+        ClientAuthSettings? clientAuth = null;
+        if (d.ClientAuth is { } c)
+        {
+            X509Certificate2Collection roots = LoadRoots(c.TrustRoots, $"{at}.clientAuth.trustRoots");
+            if (roots.Count == 0 && !c.AcceptAnyCert && !c.AllowAnonymous)
+            {
+                Fail($"{at}.clientAuth.trustRoots", "no trust roots: no client certificate could ever be accepted (set trustRoots, acceptAnyCert or allowAnonymous)");
+            }
+
+            clientAuth = new ClientAuthSettings(roots, c.AllowAnonymous, c.AcceptAnyCert);
+        }
+
+        return new DownstreamTlsSettings(certificate, alpn, clientAuth);
+    }
+
+    private UpstreamTlsSettings ValidateUpstream(UpstreamTlsConfig u, string at)
+    {
+        CertificateMaterial? client = LoadPair(u.CertPem, u.KeyPem, at, required: false);
+        X509Certificate2Collection roots = LoadRoots(u.TrustRoots, $"{at}.trustRoots");
+        if (u.ServerName is { Length: 0 })
+        {
+            Fail($"{at}.serverName", "must not be empty (use null for the default)");
+        }
+
+        return new UpstreamTlsSettings(client, roots, u.InsecureSkipVerify, u.ServerName);
+    }
+
+    private CertificateMaterial? LoadPair(string? certPath, string? keyPath, string at, bool required)
+    {
+        if (certPath is null && keyPath is null && !required)
+        {
+            return null;
+        }
+
+        if (certPath is null)
+        {
+            Fail($"{at}.certPem", keyPath is null ? "required" : "required when keyPem is set");
+        }
+
+        if (keyPath is null)
+        {
+            Fail($"{at}.keyPem", "required when certPem is set");
+        }
+
+        if (!File.Exists(certPath))
+        {
+            Fail($"{at}.certPem", $"file not found: {certPath}");
+        }
+
+        if (!File.Exists(keyPath))
+        {
+            Fail($"{at}.keyPem", $"file not found: {keyPath}");
+        }
+
+        try
+        {
+            return PemLoader.LoadCertificate(certPath!, keyPath!);
+        }
+        catch (PemException e)
+        {
+            string field = e.Message.Contains(keyPath!, StringComparison.Ordinal) ? "keyPem" : "certPem";
+            Fail($"{at}.{field}", e.Message);
+            return null;
+        }
+    }
+
+    private X509Certificate2Collection LoadRoots(List<string>? paths, string at)
+    {
+        if (paths is null)
+        {
+            return [];
+        }
+
+        for (int i = 0; i < paths.Count; i++)
+        {
+            try
+            {
+                PemLoader.LoadTrustRoots([paths[i]]);
+            }
+            catch (PemException e)
+            {
+                Fail($"{at}[{i}]", e.Message);
+            }
+        }
+
+        return PemLoader.LoadTrustRoots(paths);
+    }
+
+    private InterceptSettings ValidateIntercept(InterceptConfig c, string at, List<PortSettings> ports, List<InterceptSettings> earlier)
+    {
+        if (string.IsNullOrEmpty(c.Id))
+        {
+            Fail($"{at}.id", "required");
+        }
+
+        if (earlier.Any(e => e.Id == c.Id))
+        {
+            Fail($"{at}.id", $"duplicate intercept id \"{c.Id}\"");
+        }
+
+        if (c.Port is null)
+        {
+            Fail($"{at}.port", "required");
+        }
+
+        if (!ports.Any(p => p.Name == c.Port || p.Listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) == c.Port))
+        {
+            Fail($"{at}.port", $"no port named or listening on \"{c.Port}\"");
+        }
+
+        string mode = c.Mode ?? "intercept";
+        if (mode is not ("intercept" or "wiretap"))
+        {
+            Fail($"{at}.mode", $"expected \"intercept\" or \"wiretap\", found \"{mode}\"");
+        }
+
+        if (c.Target is not null && !Endpoints.TryParseHostPort(c.Target, out _, out _))
+        {
+            Fail($"{at}.target", $"expected \"HOST:PORT\", found \"{c.Target}\"");
+        }
+
+        return new InterceptSettings(c.Id!, c.Port!, mode, c.Target, c.FailOpen ?? true);
+    }
+
+    private string? ReadToken(string path)
+    {
+        try
+        {
+            string token = File.ReadAllText(path).Trim();
+            if (token.Length == 0)
+            {
+                Fail("$.admin.tokenFile", $"token file is empty: {path}");
+            }
+
+            return token;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Fail("$.admin.tokenFile", e is FileNotFoundException or DirectoryNotFoundException ? $"file not found: {path}" : $"cannot read {path}: {e.Message}");
+            return null;
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Fail(string path, string reason) => throw new ConfigException(file, path, reason);
+
+    private T Fail<T>(string path, string reason) => throw new ConfigException(file, path, reason);
+}

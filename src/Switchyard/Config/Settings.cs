@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Security;
+using Switchyard.Tls;
+
+namespace Switchyard.Config;
+
+// The validated, resolved form of the config file that the runtime uses. Built only by ConfigValidator.
+
+public enum TlsMode : byte { Auto, On, Off }
+
+public enum HttpMode : byte { Auto, Http1, Http2, None }
+
+public enum InspectMode : byte { Auto, Always, Never }
+
+public sealed record AgentSettings(
+    string FilePath,
+    string Fingerprint,
+    IPEndPoint AdminListen,
+    string? AdminToken,
+    IReadOnlyList<PortSettings> Ports,
+    IReadOnlyList<InterceptSettings> Intercepts);
+
+public sealed record PortSettings(
+    int Index,
+    string Name,
+    string Protocol,
+    string? AppProtocol,
+    IPEndPoint Listen,
+    string AppHost,
+    int AppPort,
+    TlsMode Tls,
+    HttpMode Http,
+    InspectMode Inspect,
+    TimeSpan ProbeTimeout,
+    DownstreamTlsSettings? DownstreamTls,
+    UpstreamTlsSettings? UpstreamTls)
+{
+    public string App => AppHost.Contains(':') ? $"[{AppHost}]:{AppPort}" : $"{AppHost}:{AppPort}";
+}
+
+public sealed record DownstreamTlsSettings(
+    CertificateMaterial Certificate,
+    List<SslApplicationProtocol> Alpn,
+    ClientAuthSettings? ClientAuth)
+{
+    public List<SslApplicationProtocol> AlpnWithoutH2 { get; } = Alpn.Where(p => p != SslApplicationProtocol.Http2).ToList();
+}
+
+public sealed record ClientAuthSettings(
+    System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,
+    bool AllowAnonymous,
+    bool AcceptAnyCert);
+
+public sealed record UpstreamTlsSettings(
+    CertificateMaterial? ClientCertificate,
+    System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,
+    bool InsecureSkipVerify,
+    string? ServerName);
+
+public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen);

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Logging;
+using ZLogger;
+
+namespace Switchyard.Diagnostics;
+
+// Source-generated log methods, one block per area, fixed event ids (1xxx agent, 2xxx connections,
+// 3xxx TLS, 4xxx detection, 5xxx admin, 6xxx demo). Parameters become JSON properties of each line.
+
+internal static partial class Log
+{
+    // 1xxx: agent lifecycle
+    [ZLoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "switchyard {version} starting with config {configPath} (fingerprint {fingerprint})")]
+    public static partial void Starting(this ILogger logger, string version, string configPath, string fingerprint);
+
+    [ZLoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "port {port} listening on {listen}, app {app}, inspect {inspect}")]
+    public static partial void PortListening(this ILogger logger, string port, string listen, string app, string inspect);
+
+    [ZLoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "admin listening on {listen}")]
+    public static partial void AdminListening(this ILogger logger, string listen);
+
+    [ZLoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{signal} received: draining {active} open connections for up to {drainSeconds} s")]
+    public static partial void Draining(this ILogger logger, string signal, long active, double drainSeconds);
+
+    [ZLoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "drain timeout: aborting {active} open connections")]
+    public static partial void DrainTimeout(this ILogger logger, long active);
+
+    [ZLoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "stopped after {uptimeSeconds} s")]
+    public static partial void Stopped(this ILogger logger, long uptimeSeconds);
+
+    [ZLoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "intercept {id} on port {port} is configured, but HTTP routing is not part of this version: its traffic reaches the app")]
+    public static partial void InterceptNotRouted(this ILogger logger, string id, string port);
+
+    [ZLoggerMessage(EventId = 1008, Level = LogLevel.Critical, Message = "cannot listen on {listen} for port {port}: {reason}")]
+    public static partial void ListenFailed(this ILogger logger, string port, string listen, string reason);
+
+    // 2xxx: connections
+    [ZLoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "connection {connection} from {remote} on port {port} ({path})")]
+    public static partial void ConnectionOpened(this ILogger logger, long connection, string remote, string port, string path);
+
+    [ZLoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "connection {connection} on port {port} ended: {reason} after {durationMs} ms, {bytesIn} bytes in, {bytesOut} bytes out{detail}")]
+    public static partial void ConnectionEnded(this ILogger logger, long connection, string port, string reason, long durationMs, long bytesIn, long bytesOut, string detail);
+
+    [ZLoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: app {app} unreachable: {reason}")]
+    public static partial void AppUnreachable(this ILogger logger, long connection, string port, string app, string reason);
+
+    [ZLoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: {reason}")]
+    public static partial void ProtocolMismatch(this ILogger logger, long connection, string port, string reason);
+
+    [ZLoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "port {port} is TLS and inspect is {inspect}, but no downstreamTls is configured: forwarding without decrypting")]
+    public static partial void CannotTerminate(this ILogger logger, string port, string inspect);
+
+    // 3xxx: TLS
+    [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]
+    public static partial void DownstreamHandshakeFailed(this ILogger logger, long connection, string port, string reason, string detail);
+
+    [ZLoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: upstream TLS handshake with {app} failed: {reason} ({detail})")]
+    public static partial void UpstreamHandshakeFailed(this ILogger logger, long connection, string port, string app, string reason, string detail);
+
+    [ZLoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "certificate {certPath} for port {port} expired at {notAfter}")]
+    public static partial void CertificateExpired(this ILogger logger, string port, string certPath, string notAfter);
+
+    [ZLoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "certificate {certPath} for port {port} expires in {days:0.0} days ({notAfter})")]
+    public static partial void CertificateExpiresSoon(this ILogger logger, string port, string certPath, double days, string notAfter);
+
+    [ZLoggerMessage(EventId = 3005, Level = LogLevel.Debug, Message = "connection {connection} on port {port}: TLS {protocol} alpn {alpn} sni {sni}")]
+    public static partial void DownstreamHandshakeDone(this ILogger logger, long connection, string port, string protocol, string alpn, string sni);
+
+    // 4xxx: detection
+    [ZLoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "port {port}: detected {tls}/{http} from {source}")]
+    public static partial void Detected(this ILogger logger, string port, string tls, string http, string source);
+
+    [ZLoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "port {port}: probe of {app} found {result} in {elapsedMs} ms")]
+    public static partial void ProbeSucceeded(this ILogger logger, string port, string app, string result, long elapsedMs);
+
+    [ZLoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "port {port}: probe of {app} failed (attempt {attempt}): {reason}; retrying on a later connection")]
+    public static partial void ProbeFailed(this ILogger logger, string port, string app, int attempt, string reason);
+
+    // 5xxx: admin
+    [ZLoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "admin request from {remote} failed: {reason}")]
+    public static partial void AdminRequestFailed(this ILogger logger, string remote, string reason);
+
+    // 6xxx: demo
+    [ZLoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "demo app {name} listening on {listen}")]
+    public static partial void DemoAppListening(this ILogger logger, string name, string listen);
+}

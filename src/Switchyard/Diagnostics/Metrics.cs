@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Switchyard.Diagnostics;
+
+/// <summary>A counter per label value (a reason, a result), created on first use.</summary>
+internal sealed class LabeledCounter
+{
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _values = new(StringComparer.Ordinal);
+
+    public void Increment(string label) => Interlocked.Increment(ref _values.GetOrAdd(label, static _ => new StrongBox<long>()).Value);
+
+    public long Get(string label) => _values.TryGetValue(label, out StrongBox<long>? box) ? Volatile.Read(ref box.Value) : 0;
+
+    public IEnumerable<KeyValuePair<string, long>> Snapshot() =>
+        _values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, Volatile.Read(ref kv.Value.Value)));
+}
+
+/// <summary>Counters of one agent port. Hot-path updates are single interlocked operations.</summary>
+internal sealed class PortMetrics(string name)
+{
+    private long _rawConnections;
+    private long _terminatedConnections;
+    private long _active;
+    private long _bytesDownstreamToApp;
+    private long _bytesAppToDownstream;
+
+    public string Name { get; } = name;
+
+    public LabeledCounter Ends { get; } = new();
+
+    public LabeledCounter DownstreamTlsFailures { get; } = new();
+
+    public LabeledCounter UpstreamTlsFailures { get; } = new();
+
+    public LabeledCounter ProbeResults { get; } = new();
+
+    public long Active => Volatile.Read(ref _active);
+
+    public long Total => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _terminatedConnections);
+
+    public void Opened(bool terminate)
+    {
+        Interlocked.Increment(ref terminate ? ref _terminatedConnections : ref _rawConnections);
+    }
+
+    public void Accepted() => Interlocked.Increment(ref _active);
+
+    public void Closed(string reason)
+    {
+        Interlocked.Decrement(ref _active);
+        Ends.Increment(reason);
+    }
+
+    public void AddBytes(long downstreamToApp, long appToDownstream)
+    {
+        Interlocked.Add(ref _bytesDownstreamToApp, downstreamToApp);
+        Interlocked.Add(ref _bytesAppToDownstream, appToDownstream);
+    }
+
+    public long RawConnections => Volatile.Read(ref _rawConnections);
+
+    public long TerminatedConnections => Volatile.Read(ref _terminatedConnections);
+
+    public long BytesDownstreamToApp => Volatile.Read(ref _bytesDownstreamToApp);
+
+    public long BytesAppToDownstream => Volatile.Read(ref _bytesAppToDownstream);
+
+    internal static void Line(StringBuilder sb, string metric, string labels, long value) =>
+        sb.Append(metric).Append('{').Append(labels).Append("} ").Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+
+    internal static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+}
+
+/// <summary>Agent-wide counters and the Prometheus text rendering (text format 0.0.4).</summary>
+internal sealed class Metrics
+{
+    private long _configReloadsOk;
+    private long _configReloadsFailed;
+
+    public void ConfigReloaded(bool ok) => Interlocked.Increment(ref ok ? ref _configReloadsOk : ref _configReloadsFailed);
+
+    public long ConfigReloadsOk => Volatile.Read(ref _configReloadsOk);
+
+    public long ConfigReloadsFailed => Volatile.Read(ref _configReloadsFailed);
+
+    public void RenderGlobal(StringBuilder sb)
+    {
+        sb.Append("# HELP switchyard_config_reloads_total Config reloads by result.\n# TYPE switchyard_config_reloads_total counter\n");
+        PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"ok\"", Volatile.Read(ref _configReloadsOk));
+        PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"failed\"", Volatile.Read(ref _configReloadsFailed));
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Config;
+using Switchyard.Diagnostics;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>The running sidecar: one listener per port, the connection handler, and the drain on shutdown.</summary>
+internal sealed class Agent : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly ConnectionHandler _handler;
+    private readonly List<Task> _acceptLoops = [];
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private volatile bool _draining;
+    private volatile bool _listening;
+
+    public Agent(AgentSettings settings, ILoggerFactory loggers)
+    {
+        Settings = settings;
+        _logger = loggers.CreateLogger("Switchyard.Agent");
+        Ports = settings.Ports.Select(p => new PortRuntime(p, loggers.CreateLogger("Switchyard.Detection"))).ToList();
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(loggers.CreateLogger("Switchyard.Upstream")), loggers.CreateLogger("Switchyard.Connection"));
+    }
+
+    public AgentSettings Settings { get; }
+
+    public IReadOnlyList<PortRuntime> Ports { get; }
+
+    public ConnectionTracker Tracker { get; } = new();
+
+    public Metrics Metrics { get; } = new();
+
+    public bool Ready => _listening && !_draining;
+
+    public bool Draining => _draining;
+
+    /// <summary>Binds every port. Throws <see cref="SocketException"/> (after logging) when one cannot be bound.</summary>
+    public void Start()
+    {
+        _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
+        CheckCertificates();
+        foreach (InterceptSettings intercept in Settings.Intercepts)
+        {
+            _logger.InterceptNotRouted(intercept.Id, intercept.Port);
+        }
+
+        foreach (PortRuntime port in Ports)
+        {
+            try
+            {
+                port.Listener = Listener.Bind(port.Settings.Listen);
+            }
+            catch (SocketException e)
+            {
+                _logger.ListenFailed(port.Settings.Name, Endpoints.Format(port.Settings.Listen), e.Message);
+                throw;
+            }
+
+            _logger.PortListening(port.Settings.Name, Endpoints.Format(port.Listener.LocalEndPoint), port.Settings.App, port.Settings.Inspect.ToString().ToLowerInvariant());
+            PortRuntime p = port;
+            _acceptLoops.Add(port.Listener.AcceptLoopAsync(channel => _handler.HandleAsync(p, channel)));
+        }
+
+        _listening = true;
+    }
+
+    /// <summary>
+    /// Stops accepting, lets open connections finish for up to <paramref name="drainTimeout"/>, then aborts the rest.
+    /// </summary>
+    public async Task DrainAsync(string signal, TimeSpan drainTimeout)
+    {
+        _draining = true;
+        _logger.Draining(signal, Tracker.Count, drainTimeout.TotalSeconds);
+        foreach (PortRuntime port in Ports)
+        {
+            port.Listener?.Dispose();
+        }
+
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        Task idle = Tracker.WhenIdle();
+        if (await Task.WhenAny(idle, Task.Delay(drainTimeout)).ConfigureAwait(false) != idle)
+        {
+            _logger.DrainTimeout(Tracker.Count);
+            Tracker.AbortAll();
+            await Task.WhenAny(idle, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        }
+
+        _logger.Stopped((long)Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
+    }
+
+    public double? CertificateExpirySeconds(PortRuntime port) =>
+        port.Settings.DownstreamTls?.Certificate.ExpiresIn(DateTimeOffset.UtcNow).TotalSeconds;
+
+    private void CheckCertificates()
+    {
+        foreach (PortRuntime port in Ports)
+        {
+            if (port.Settings.DownstreamTls?.Certificate is not { } certificate)
+            {
+                continue;
+            }
+
+            TimeSpan left = certificate.ExpiresIn(DateTimeOffset.UtcNow);
+            string notAfter = certificate.Leaf.NotAfter.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            if (left <= TimeSpan.Zero)
+            {
+                _logger.CertificateExpired(port.Settings.Name, certificate.CertPath, notAfter);
+            }
+            else if (left < TimeSpan.FromDays(7))
+            {
+                _logger.CertificateExpiresSoon(port.Settings.Name, certificate.CertPath, left.TotalDays, notAfter);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (PortRuntime port in Ports)
+        {
+            port.Listener?.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

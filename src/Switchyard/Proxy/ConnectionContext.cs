@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net.Security;
+using Microsoft.Extensions.ObjectPool;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// Per-connection state, pooled (ObjectPool) so that accepting a connection allocates as little as possible.
+/// Holds what later layers need to know about the caller (SNI, ALPN, TLS or not) and what the end log reports.
+/// </summary>
+internal sealed class ConnectionContext : IResettable
+{
+    private long _bytesIn;
+    private long _bytesOut;
+
+    public long Id { get; private set; }
+
+    public PortRuntime Port { get; private set; } = null!;
+
+    public long StartedAt { get; private set; }
+
+    public string Remote { get; set; } = string.Empty;
+
+    public bool Terminated { get; set; }
+
+    public bool DownstreamIsTls { get; set; }
+
+    public string? Sni { get; set; }
+
+    public SslApplicationProtocol Alpn { get; set; }
+
+    public ConnectionEndReason Reason { get; set; }
+
+    public string? Detail { get; set; }
+
+    public Channel? Downstream { get; set; }
+
+    public Channel? Upstream { get; set; }
+
+    public long BytesIn => Volatile.Read(ref _bytesIn);
+
+    public long BytesOut => Volatile.Read(ref _bytesOut);
+
+    public void Start(long id, PortRuntime port)
+    {
+        Id = id;
+        Port = port;
+        StartedAt = Stopwatch.GetTimestamp();
+    }
+
+    public void AddIn(long n)
+    {
+        Interlocked.Add(ref _bytesIn, n);
+        Port.Metrics.AddBytes(n, 0);
+    }
+
+    public void AddOut(long n)
+    {
+        Interlocked.Add(ref _bytesOut, n);
+        Port.Metrics.AddBytes(0, n);
+    }
+
+    /// <summary>Aborts both sides (drain timeout): pending reads and writes fail and the relay ends.</summary>
+    public void Abort()
+    {
+        Downstream?.Abort();
+        Upstream?.Abort();
+    }
+
+    public bool TryReset()
+    {
+        Id = 0;
+        Port = null!;
+        Remote = string.Empty;
+        Terminated = false;
+        DownstreamIsTls = false;
+        Sni = null;
+        Alpn = default;
+        Reason = ConnectionEndReason.Completed;
+        Detail = null;
+        Downstream = null;
+        Upstream = null;
+        _bytesIn = 0;
+        _bytesOut = 0;
+        return true;
+    }
+}

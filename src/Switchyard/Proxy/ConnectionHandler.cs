@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net.Security;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+using Switchyard.Config;
+using Switchyard.Detection;
+using Switchyard.Diagnostics;
+using Switchyard.Tls;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// Takes each accepted connection through the layers: decide raw or terminate, TLS handshake with the caller,
+/// then hand the (decrypted) channel to the processor, and record why the connection ended.
+/// </summary>
+internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, ILogger logger)
+{
+    private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly ObjectPool<ConnectionContext> Contexts =
+        new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
+
+    private readonly IConnectionProcessor _processor = OpaqueProcessor.Instance;
+
+    public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
+    {
+        ConnectionContext context = Contexts.Get();
+        context.Start(tracker.NextId(), port);
+        context.Remote = downstream.RemoteEndPoint?.ToString() ?? "?";
+        context.Downstream = downstream;
+        tracker.Add(context);
+        port.Metrics.Accepted();
+        try
+        {
+            context.Reason = await RouteAsync(context, port, downstream).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Relay.IsConnectionError(e))
+        {
+            context.Reason = context.Reason == ConnectionEndReason.DrainTimeout ? ConnectionEndReason.DrainTimeout : ConnectionEndReason.DownstreamReset;
+            context.Detail ??= e.Message;
+        }
+        catch (Exception e)
+        {
+            context.Reason = ConnectionEndReason.Error;
+            context.Detail = e.ToString();
+        }
+        finally
+        {
+            if (context.Downstream is { } d && d != downstream)
+            {
+                await d.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await downstream.DisposeAsync().ConfigureAwait(false);
+            string reason = context.Reason.Name();
+            port.Metrics.Closed(reason);
+            logger.ConnectionEnded(context.Id, port.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
+                context.BytesIn, context.BytesOut, context.Detail is null ? string.Empty : $": {context.Detail}");
+            tracker.Remove(context);
+            Contexts.Return(context);
+        }
+    }
+
+    private async Task<ConnectionEndReason> RouteAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream)
+    {
+        PortSettings settings = port.Settings;
+        PortDetector detector = port.Detector;
+        PortProtocol protocol = detector.Protocol;
+
+        // inspect auto decrypts only while an HTTP-filtered intercept or wiretap is active on the port; the routing
+        // that would make one active is not part of this version, so auto forwards raw like never.
+        bool terminate = settings.Inspect == InspectMode.Always;
+
+        if (protocol.NeedsProbe && protocol.Http != HttpDetection.None)
+        {
+            Task probe = detector.EnsureDetected(CancellationToken.None);
+            if (terminate)
+            {
+                // The terminate path needs to know whether the app speaks TLS; the probe is bounded by probeTimeout.
+                await probe.ConfigureAwait(false);
+                protocol = detector.Protocol;
+            }
+        }
+
+        if (terminate && protocol.Tls == TlsDetection.Tls && settings.DownstreamTls is null)
+        {
+            if (port.FirstCannotTerminate())
+            {
+                logger.CannotTerminate(settings.Name, "always");
+            }
+
+            terminate = false;
+        }
+
+        if (terminate && protocol.Tls == TlsDetection.Unknown)
+        {
+            // Probe failed (app down or silent): let the caller's first byte decide. A TLS caller cannot be
+            // decrypted without downstreamTls (else the port would be known as TLS), so it goes raw.
+            int first = await PeekAsync(downstream).ConfigureAwait(false);
+            terminate = first != TlsHandshakeRecord;
+        }
+
+        port.Metrics.Opened(terminate);
+        context.Terminated = terminate;
+        logger.ConnectionOpened(context.Id, context.Remote, settings.Name, terminate ? "terminate" : "raw");
+        if (!terminate)
+        {
+            return await RawAsync(context, downstream).ConfigureAwait(false);
+        }
+
+        if (protocol.Tls == TlsDetection.Tls)
+        {
+            return await TerminateTlsAsync(context, port, downstream).ConfigureAwait(false);
+        }
+
+        int firstByte = await PeekAsync(downstream).ConfigureAwait(false);
+        if (firstByte == TlsHandshakeRecord)
+        {
+            context.Detail = "a TLS ClientHello arrived on a plaintext port";
+            logger.ProtocolMismatch(context.Id, settings.Name, context.Detail);
+            return ConnectionEndReason.TlsOnPlaintextPort;
+        }
+
+        return firstByte < 0 ? ConnectionEndReason.Completed : await _processor.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
+    }
+
+    private async Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
+    {
+        (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
+        if (upstream is null)
+        {
+            return failure;
+        }
+
+        await using (upstream.ConfigureAwait(false))
+        {
+            context.Upstream = upstream;
+            return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream)
+    {
+        PortSettings settings = port.Settings;
+        int first = await PeekAsync(downstream).ConfigureAwait(false);
+        if (first < 0)
+        {
+            return ConnectionEndReason.Completed; // closed before sending anything (a port check)
+        }
+
+        if (first != TlsHandshakeRecord)
+        {
+            context.Detail = "the caller did not start with a TLS handshake on a TLS port";
+            port.Metrics.DownstreamTlsFailures.Increment("not_tls");
+            logger.DownstreamHandshakeFailed(context.Id, settings.Name, "not_tls", context.Detail);
+            return ConnectionEndReason.NotTlsOnTlsPort;
+        }
+
+        var verdict = new HandshakeVerdict();
+        var ssl = new SslStream(downstream.AsStream(), leaveInnerStreamOpen: true);
+        var channel = new TlsChannel(ssl, downstream);
+        context.Downstream = channel;
+        try
+        {
+            using var timeout = new CancellationTokenSource(HandshakeTimeout);
+            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2;
+            await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, offerH2, verdict), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
+            context.Detail = verdict.Detail ?? UpstreamConnector.Innermost(e);
+            port.Metrics.DownstreamTlsFailures.Increment(reason);
+            logger.DownstreamHandshakeFailed(context.Id, settings.Name, reason, context.Detail);
+            return ConnectionEndReason.DownstreamTlsFailed;
+        }
+
+        context.DownstreamIsTls = true;
+        context.Sni = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName;
+        context.Alpn = ssl.NegotiatedApplicationProtocol;
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            logger.DownstreamHandshakeDone(context.Id, settings.Name, ssl.SslProtocol.ToString(), context.Alpn.ToString(), context.Sni ?? "-");
+        }
+
+        return await _processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
+    }
+
+    private static async Task<int> PeekAsync(SocketChannel downstream)
+    {
+        using var timeout = new CancellationTokenSource(HandshakeTimeout);
+        return await downstream.PeekFirstByteAsync(timeout.Token).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,35 @@
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// The seam between the transport (TCP, TLS) and the protocol layer. It receives the caller's side, already
+/// decrypted on the terminate path, and the connector that opens destinations. This slice has one
+/// implementation, <see cref="OpaqueProcessor"/>; the HTTP/1 and HTTP/2 codecs plug in here and open a
+/// destination per request or stream through the same connector.
+/// </summary>
+internal interface IConnectionProcessor
+{
+    Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams);
+}
+
+/// <summary>Forwards the (decrypted) bytes as they are to the app, re-encrypted when the app speaks TLS.</summary>
+internal sealed class OpaqueProcessor : IConnectionProcessor
+{
+    public static readonly OpaqueProcessor Instance = new();
+
+    public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
+    {
+        (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
+        if (upstream is null)
+        {
+            return failure;
+        }
+
+        await using (upstream.ConfigureAwait(false))
+        {
+            context.Upstream = upstream;
+            return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// Copies bytes both ways between two channels until both directions have ended. A clean end of one
+/// direction (FIN, close_notify) is passed on as a half-close and the other direction keeps flowing; an error
+/// on either side aborts both.
+/// </summary>
+internal static class Relay
+{
+    private enum PumpEnd : byte { Completed, ReadFailed, WriteFailed }
+
+    public static async Task<ConnectionEndReason> RunAsync(ConnectionContext context, Channel downstream, Channel upstream)
+    {
+        Task<PumpEnd> toApp = PumpAsync(downstream.Input, upstream, context, toApp: true);
+        Task<PumpEnd> toCaller = PumpAsync(upstream.Input, downstream, context, toApp: false);
+
+        Task<PumpEnd> first = await Task.WhenAny(toApp, toCaller).ConfigureAwait(false);
+        if (first.Result != PumpEnd.Completed)
+        {
+            downstream.Abort();
+            upstream.Abort();
+        }
+
+        PumpEnd a = await toApp.ConfigureAwait(false);
+        PumpEnd b = await toCaller.ConfigureAwait(false);
+
+        // Blame the side whose failure came first: a read failure is the source's, a write failure the destination's.
+        bool appToFirst = first == toApp;
+        PumpEnd decisive = appToFirst ? a : b;
+        return decisive switch
+        {
+            PumpEnd.Completed when a == PumpEnd.Completed && b == PumpEnd.Completed => ConnectionEndReason.Completed,
+            PumpEnd.Completed => Blame(appToFirst ? b : a, !appToFirst),
+            _ => Blame(decisive, appToFirst),
+        };
+    }
+
+    private static ConnectionEndReason Blame(PumpEnd end, bool toApp) => (end, toApp) switch
+    {
+        (PumpEnd.ReadFailed, true) or (PumpEnd.WriteFailed, false) => ConnectionEndReason.DownstreamReset,
+        _ => ConnectionEndReason.UpstreamReset,
+    };
+
+    private static async Task<PumpEnd> PumpAsync(PipeReader from, Channel to, ConnectionContext context, bool toApp)
+    {
+        PipeWriter output = to.Output;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await from.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsConnectionError(e))
+            {
+                return PumpEnd.ReadFailed;
+            }
+
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            long length = buffer.Length;
+            try
+            {
+                foreach (ReadOnlyMemory<byte> segment in buffer)
+                {
+                    output.Write(segment.Span);
+                }
+            }
+            catch (Exception e) when (IsConnectionError(e))
+            {
+                return PumpEnd.WriteFailed;
+            }
+            finally
+            {
+                from.AdvanceTo(buffer.End);
+            }
+
+            if (length > 0)
+            {
+                if (toApp)
+                {
+                    context.AddIn(length);
+                }
+                else
+                {
+                    context.AddOut(length);
+                }
+
+                try
+                {
+                    FlushResult flush = await output.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        return PumpEnd.WriteFailed; // the destination stopped reading
+                    }
+                }
+                catch (Exception e) when (IsConnectionError(e))
+                {
+                    return PumpEnd.WriteFailed;
+                }
+            }
+
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                try
+                {
+                    await to.CloseOutputAsync().ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsConnectionError(e))
+                {
+                    return PumpEnd.WriteFailed;
+                }
+
+                return PumpEnd.Completed;
+            }
+        }
+    }
+
+    internal static bool IsConnectionError(Exception e) =>
+        e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException
+            or OperationCanceledException or System.Security.Authentication.AuthenticationException;
+}

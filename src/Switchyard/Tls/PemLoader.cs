@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Switchyard.Tls;
+
+/// <summary>An error in a certificate, key or trust-root file; the message is the reason shown to users.</summary>
+public sealed class PemException(string message) : Exception(message);
+
+/// <summary>
+/// Loads certificates and keys from PEM files: a chain (leaf first; other PEM blocks ignored), exactly one
+/// private key (PKCS#1 "RSA PRIVATE KEY", PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE KEY"), and trust roots
+/// from files or directories (not recursive; PEM or DER).
+/// </summary>
+public static class PemLoader
+{
+    private const string CertificateLabel = "CERTIFICATE";
+
+    public static CertificateMaterial LoadCertificate(string certPath, string keyPath)
+    {
+        string certText = ReadText(certPath);
+        string keyText = ReadText(keyPath);
+
+        List<X509Certificate2> chain = ReadCertificates(certText, certPath);
+        if (chain.Count == 0)
+        {
+            throw new PemException($"no CERTIFICATE block in {certPath}");
+        }
+
+        X509Certificate2 leaf = AttachKey(chain[0], keyText, keyPath);
+        var intermediates = new X509Certificate2Collection();
+        for (int i = 1; i < chain.Count; i++)
+        {
+            intermediates.Add(chain[i]);
+        }
+
+        return new CertificateMaterial(leaf, intermediates, certPath, keyPath);
+    }
+
+    /// <summary>Every certificate in the given files and directories. A named file must hold at least one.</summary>
+    public static X509Certificate2Collection LoadTrustRoots(IEnumerable<string> paths)
+    {
+        var roots = new X509Certificate2Collection();
+        foreach (string path in paths)
+        {
+            if (Directory.Exists(path))
+            {
+                foreach (string file in Directory.EnumerateFiles(path).Order(StringComparer.Ordinal))
+                {
+                    // Kubernetes volume internals (..data, ..2024_01_01...) are not certificates.
+                    if (Path.GetFileName(file).StartsWith("..", StringComparison.Ordinal))
+                    {
+                        continue;
+                    }
+
+                    TryAddCertificates(file, roots);
+                }
+            }
+            else if (File.Exists(path))
+            {
+                if (!TryAddCertificates(path, roots))
+                {
+                    throw new PemException($"no certificate in {path}");
+                }
+            }
+            else
+            {
+                throw new PemException($"file not found: {path}");
+            }
+        }
+
+        return roots;
+    }
+
+    private static bool TryAddCertificates(string file, X509Certificate2Collection into)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PemException($"cannot read {file}: {e.Message}");
+        }
+
+        List<X509Certificate2> found = ReadCertificates(System.Text.Encoding.ASCII.GetString(bytes), file);
+        if (found.Count == 0 && bytes.Length > 0 && bytes[0] == 0x30)
+        {
+            try
+            {
+                found.Add(X509CertificateLoader.LoadCertificate(bytes));
+            }
+            catch (CryptographicException)
+            {
+                // not DER either: a directory may hold other files
+            }
+        }
+
+        into.AddRange(found.ToArray());
+        return found.Count > 0;
+    }
+
+    private static List<X509Certificate2> ReadCertificates(string text, string path)
+    {
+        var result = new List<X509Certificate2>();
+        ReadOnlySpan<char> rest = text;
+        while (PemEncoding.TryFind(rest, out PemFields fields))
+        {
+            if (rest[fields.Label].SequenceEqual(CertificateLabel))
+            {
+                byte[] der = new byte[fields.DecodedDataLength];
+                if (!Convert.TryFromBase64Chars(rest[fields.Base64Data], der, out int written))
+                {
+                    throw new PemException($"bad base64 in a CERTIFICATE block of {path}");
+                }
+
+                try
+                {
+                    result.Add(X509CertificateLoader.LoadCertificate(der.AsSpan(0, written)));
+                }
+                catch (CryptographicException e)
+                {
+                    throw new PemException($"invalid certificate in {path}: {e.Message}");
+                }
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        return result;
+    }
+
+    private static X509Certificate2 AttachKey(X509Certificate2 leaf, string keyText, string keyPath)
+    {
+        string? keyLabel = null;
+        int keyCount = 0;
+        ReadOnlySpan<char> rest = keyText;
+        string keyBlock = string.Empty;
+        while (PemEncoding.TryFind(rest, out PemFields fields))
+        {
+            string label = rest[fields.Label].ToString();
+            if (label is "PRIVATE KEY" or "RSA PRIVATE KEY" or "EC PRIVATE KEY" or "ENCRYPTED PRIVATE KEY")
+            {
+                keyCount++;
+                keyLabel = label;
+                keyBlock = rest[fields.Location].ToString();
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        if (keyCount == 0)
+        {
+            throw new PemException($"no private key (PKCS#1, PKCS#8 or SEC1 PEM block) in {keyPath}");
+        }
+
+        if (keyCount > 1)
+        {
+            throw new PemException($"{keyCount} private keys in {keyPath}; exactly one is allowed");
+        }
+
+        if (keyLabel == "ENCRYPTED PRIVATE KEY")
+        {
+            throw new PemException($"encrypted private key in {keyPath} is not supported");
+        }
+
+        try
+        {
+            switch (leaf.GetKeyAlgorithm())
+            {
+                case "1.2.840.113549.1.1.1": // rsaEncryption
+                {
+                    using RSA rsa = RSA.Create();
+                    rsa.ImportFromPem(keyBlock);
+                    return leaf.CopyWithPrivateKey(rsa);
+                }
+
+                case "1.2.840.10045.2.1": // id-ecPublicKey
+                {
+                    using ECDsa ecdsa = ECDsa.Create();
+                    ecdsa.ImportFromPem(keyBlock);
+                    return leaf.CopyWithPrivateKey(ecdsa);
+                }
+
+                default:
+                    throw new PemException($"unsupported certificate key algorithm {leaf.GetKeyAlgorithm()} (RSA and ECDSA are supported)");
+            }
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            throw new PemException($"the private key in {keyPath} does not match the certificate ({e.Message})");
+        }
+    }
+
+    private static string ReadText(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new PemException($"file not found: {path}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PemException($"cannot read {path}: {e.Message}");
+        }
+    }
+}

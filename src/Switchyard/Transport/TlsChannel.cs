@@ -1,0 +1,41 @@
+using System.IO.Pipelines;
+using System.Net.Security;
+
+namespace Switchyard.Transport;
+
+/// <summary>The decrypted side of a TLS connection (SslStream over a <see cref="SocketChannel"/>) as pipes.</summary>
+public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
+{
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true);
+    private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024, leaveOpen: true);
+
+    private readonly PipeReader _input = PipeReader.Create(ssl, ReaderOptions);
+    private readonly PipeWriter _output = PipeWriter.Create(ssl, WriterOptions);
+
+    public SslStream Ssl { get; } = ssl;
+
+    public SocketChannel Transport { get; } = transport;
+
+    public override PipeReader Input => _input;
+
+    public override PipeWriter Output => _output;
+
+    public override async ValueTask CloseOutputAsync()
+    {
+        await _output.FlushAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
+        await Ssl.ShutdownAsync().ConfigureAwait(false); // close_notify
+        await Ssl.FlushAsync().ConfigureAwait(false);
+        await Transport.CloseOutputAsync().ConfigureAwait(false); // then FIN
+    }
+
+    public override void Abort() => Transport.Abort();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
+        await Ssl.DisposeAsync().ConfigureAwait(false);
+        await Transport.DisposeAsync().ConfigureAwait(false);
+    }
+}
