@@ -1,0 +1,80 @@
+# Switchyard: two commands on a fresh Debian machine with the .NET 10 SDK.
+#   make run    build the Native AOT binary and run the demo
+#   make test   install what the tests need (only what is missing), build, publish, run unit and native tests
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+DOTNET       ?= dotnet
+CONFIG       ?= Release
+RID          ?= linux-x64
+PUBLISH_DIR  := artifacts/switchyard
+BIN          := $(PUBLISH_DIR)/switchyard
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load).
+AOT_PACKAGES  := clang zlib1g-dev
+TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps
+PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
+
+SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
+           src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
+
+.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf bench clean
+
+help:
+	@echo "make run    build the AOT binary and run 'switchyard demo'"
+	@echo "make test   install missing tools, build, publish, run unit and native tests"
+	@echo "make perf   side-by-side load comparison with nginx and HAProxy (perf/RESULTS.md)"
+
+# Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
+define apt_install
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y -qq $$missing >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; }; \
+	fi
+endef
+
+deps-aot:
+	$(call apt_install,$(AOT_PACKAGES))
+
+deps-test:
+	$(call apt_install,$(TEST_PACKAGES))
+
+$(BIN): $(SOURCES)
+	$(DOTNET) publish src/Switchyard -c $(CONFIG) -r $(RID) -o $(PUBLISH_DIR)
+	@ls -l $(BIN)
+
+publish: deps-aot $(BIN)
+
+run: publish
+	$(BIN) demo
+
+build:
+	$(DOTNET) build aot.sln -c $(CONFIG)
+
+unit-test: build
+	$(DOTNET) test src/Switchyard.Tests -c $(CONFIG) --no-build
+
+native-test: publish build
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) test native-tests/Switchyard.NativeTests -c $(CONFIG) --no-build
+
+test: deps-test publish build
+	$(DOTNET) test src/Switchyard.Tests -c $(CONFIG) --no-build
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) test native-tests/Switchyard.NativeTests -c $(CONFIG) --no-build
+
+perf: publish
+	$(call apt_install,$(PERF_PACKAGES))
+	perf/load/compare.sh
+
+bench:
+	$(DOTNET) run -c Release --project perf/Switchyard.Benchmarks -- --filter '*'
+
+clean:
+	rm -rf artifacts
+	$(DOTNET) clean aot.sln -c $(CONFIG) >/dev/null
