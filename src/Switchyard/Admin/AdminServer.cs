@@ -180,6 +180,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             }
         }
 
+        Labeled(sb, ports, "switchyard_protocol_mismatches_total", "Callers that spoke TLS to a plaintext port or plaintext to a TLS port.", "reason", p => p.Metrics.ProtocolMismatches, extra: null);
         Labeled(sb, ports, "switchyard_probe_results_total", "Protocol probes of the app by port and result.", "result", p => p.Metrics.ProbeResults, extra: null);
         Family(sb, "switchyard_port_protocol", "gauge", "Detected protocol per port (always 1; the labels carry the value).");
         foreach (PortRuntime p in ports)

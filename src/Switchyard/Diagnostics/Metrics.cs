@@ -37,6 +37,8 @@ internal sealed class PortMetrics(string name)
 
     public LabeledCounter ProbeResults { get; } = new();
 
+    public LabeledCounter ProtocolMismatches { get; } = new();
+
     public long Active => Volatile.Read(ref _active);
 
     public long Total => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _terminatedConnections);

@@ -24,6 +24,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
     private readonly IConnectionProcessor _processor = OpaqueProcessor.Instance;
+    private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
     {
@@ -120,7 +121,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         if (firstByte == TlsHandshakeRecord)
         {
             context.Detail = "a TLS ClientHello arrived on a plaintext port";
-            logger.ProtocolMismatch(context.Id, settings.Name, context.Detail);
+            Mismatch(context, "tls_on_plaintext_port", context.Detail);
             return ConnectionEndReason.TlsOnPlaintextPort;
         }
 
@@ -138,8 +139,33 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         await using (upstream.ConfigureAwait(false))
         {
             context.Upstream = upstream;
-            return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
+            bool known = context.Port.Detector.Protocol.Tls != TlsDetection.Unknown;
+            return await Relay.RunAsync(context, downstream, upstream, known ? _checkRawFirstByte ??= CheckRawFirstByte : null).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Raw path: bytes are not held back to look at them, but the first one still tells a TLS caller on a
+    /// plaintext port (or the reverse). The connection goes on (the app answers as it would); the mismatch is
+    /// logged and counted so that a misconfigured caller or port shows up.
+    /// </summary>
+    private void CheckRawFirstByte(ConnectionContext context, byte first)
+    {
+        TlsDetection tls = context.Port.Detector.Protocol.Tls;
+        if (tls == TlsDetection.Plaintext && first == TlsHandshakeRecord)
+        {
+            Mismatch(context, "tls_on_plaintext_port", "a TLS ClientHello arrived on a plaintext port");
+        }
+        else if (tls == TlsDetection.Tls && first != TlsHandshakeRecord)
+        {
+            Mismatch(context, "not_tls_on_tls_port", "the caller did not start with a TLS handshake on a TLS port");
+        }
+    }
+
+    private void Mismatch(ConnectionContext context, string reason, string detail)
+    {
+        context.Port.Metrics.ProtocolMismatches.Increment(reason);
+        logger.ProtocolMismatch(context.Id, context.Port.Settings.Name, detail);
     }
 
     private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream)
@@ -155,6 +181,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         {
             context.Detail = "the caller did not start with a TLS handshake on a TLS port";
             port.Metrics.DownstreamTlsFailures.Increment("not_tls");
+            port.Metrics.ProtocolMismatches.Increment("not_tls_on_tls_port");
             logger.DownstreamHandshakeFailed(context.Id, settings.Name, "not_tls", context.Detail);
             return ConnectionEndReason.NotTlsOnTlsPort;
         }

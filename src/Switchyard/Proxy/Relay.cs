@@ -13,10 +13,11 @@ internal static class Relay
 {
     private enum PumpEnd : byte { Completed, ReadFailed, WriteFailed }
 
-    public static async Task<ConnectionEndReason> RunAsync(ConnectionContext context, Channel downstream, Channel upstream)
+    /// <param name="firstByte">Called with the caller's first byte (raw path: protocol-mismatch diagnostics without delaying anything).</param>
+    public static async Task<ConnectionEndReason> RunAsync(ConnectionContext context, Channel downstream, Channel upstream, Action<ConnectionContext, byte>? firstByte = null)
     {
-        Task<PumpEnd> toApp = PumpAsync(downstream.Input, upstream, context, toApp: true);
-        Task<PumpEnd> toCaller = PumpAsync(upstream.Input, downstream, context, toApp: false);
+        Task<PumpEnd> toApp = PumpAsync(downstream.Input, upstream, context, toApp: true, firstByte);
+        Task<PumpEnd> toCaller = PumpAsync(upstream.Input, downstream, context, toApp: false, null);
 
         Task<PumpEnd> first = await Task.WhenAny(toApp, toCaller).ConfigureAwait(false);
         if (first.Result != PumpEnd.Completed)
@@ -45,7 +46,7 @@ internal static class Relay
         _ => ConnectionEndReason.UpstreamReset,
     };
 
-    private static async Task<PumpEnd> PumpAsync(PipeReader from, Channel to, ConnectionContext context, bool toApp)
+    private static async Task<PumpEnd> PumpAsync(PipeReader from, Channel to, ConnectionContext context, bool toApp, Action<ConnectionContext, byte>? firstByte)
     {
         PipeWriter output = to.Output;
         while (true)
@@ -80,6 +81,12 @@ internal static class Relay
 
             if (length > 0)
             {
+                if (firstByte is not null)
+                {
+                    firstByte(context, buffer.FirstSpan[0]);
+                    firstByte = null;
+                }
+
                 if (toApp)
                 {
                     context.AddIn(length);
