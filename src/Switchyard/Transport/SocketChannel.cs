@@ -15,7 +15,8 @@ public sealed class SocketChannel : Channel
     {
         socket.NoDelay = true;
         Socket = socket;
-        _connection = SocketConnection.Create(socket, TransportOptions.Pipe, SocketConnectionOptions.None, name);
+        // ZeroLengthReads: wait for readability before renting a receive buffer, so idle connections hold none.
+        _connection = SocketConnection.Create(socket, TransportOptions.Pipe, SocketConnectionOptions.ZeroLengthReads, name);
     }
 
     public Socket Socket { get; }
@@ -62,7 +63,7 @@ public sealed class SocketChannel : Channel
     }
 
     /// <summary>The connection as a Stream, for SslStream to run over the same pipes.</summary>
-    public Stream AsStream() => _stream ??= StreamConnection.GetDuplex(_connection, "tls");
+    public Stream AsStream() => _stream ??= new DuplexPipeStream(_connection);
 
     /// <summary>Waits for the first bytes without consuming them (e.g. to tell a TLS ClientHello from plaintext).</summary>
     public async ValueTask<int> PeekFirstByteAsync(CancellationToken cancellation)

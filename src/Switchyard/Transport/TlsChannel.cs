@@ -6,7 +6,7 @@ namespace Switchyard.Transport;
 /// <summary>The decrypted side of a TLS connection (SslStream over a <see cref="SocketChannel"/>) as pipes.</summary>
 public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
 {
-    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true);
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true);
     private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024, leaveOpen: true);
 
     private readonly PipeReader _input = PipeReader.Create(ssl, ReaderOptions);
