@@ -73,7 +73,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
 
         // inspect auto decrypts only while an HTTP-filtered intercept or wiretap is active on the port; the routing
         // that would make one active is not part of this version, so auto forwards raw like never.
-        bool terminate = settings.Inspect == InspectMode.Always;
+        // A port known not to carry HTTP (appProtocol tcp, http none) has nothing to inspect.
+        bool terminate = settings.Inspect == InspectMode.Always && protocol.Http != HttpDetection.None;
 
         if (protocol.NeedsProbe && protocol.Http != HttpDetection.None)
         {
@@ -125,7 +126,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             return ConnectionEndReason.TlsOnPlaintextPort;
         }
 
-        return firstByte < 0 ? ConnectionEndReason.Completed : await _processor.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
+        return firstByte == -1 ? ConnectionEndReason.Completed : await _processor.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
     }
 
     private async Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
@@ -172,9 +173,17 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     {
         PortSettings settings = port.Settings;
         int first = await PeekAsync(downstream).ConfigureAwait(false);
-        if (first < 0)
+        if (first == -1)
         {
             return ConnectionEndReason.Completed; // closed before sending anything (a port check)
+        }
+
+        if (first == NothingArrived)
+        {
+            context.Detail = $"no ClientHello within {HandshakeTimeout.TotalSeconds:0} s";
+            port.Metrics.DownstreamTlsFailures.Increment("timeout");
+            logger.DownstreamHandshakeFailed(context.Id, settings.Name, "timeout", context.Detail);
+            return ConnectionEndReason.DownstreamTlsFailed;
         }
 
         if (first != TlsHandshakeRecord)
@@ -216,9 +225,19 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         return await _processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
     }
 
+    private const int NothingArrived = -2;
+
+    /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
     private static async Task<int> PeekAsync(SocketChannel downstream)
     {
         using var timeout = new CancellationTokenSource(HandshakeTimeout);
-        return await downstream.PeekFirstByteAsync(timeout.Token).ConfigureAwait(false);
+        try
+        {
+            return await downstream.PeekFirstByteAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return NothingArrived;
+        }
     }
 }
