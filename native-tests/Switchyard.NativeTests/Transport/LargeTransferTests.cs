@@ -75,8 +75,9 @@ public sealed class LargeTransferTests(ITestOutputHelper output)
         var pem = PemSet.Write(dir.Path);
         await using var server = BulkServer.StartTls(Payload.SixtyFourMiB, ServerSeed, pki.Server);
         var listen = Ports.GetFreeTcpPort();
+        // http stays "auto": a port declared "http": "none" has nothing to inspect and is forwarded raw even
+        // with inspect always, and this test is about the terminating relay.
         var port = AgentConfig.Port("bulk-tls", listen, server.Port, "always");
-        port["http"] = "none";
         port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server);
         port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
         await using var agent = await AgentProcess.StartAsync(output, dir, AgentConfig.Create(Ports.GetFreeTcpPort(), port));
