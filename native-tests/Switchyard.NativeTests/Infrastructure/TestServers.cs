@@ -62,6 +62,32 @@ public sealed class TcpTestServer : IAsyncDisposable
         socket.Shutdown(SocketShutdown.Send);
     }, port);
 
+    /// <summary>TLS echo: handshake with <paramref name="certificate"/>, echo until close_notify/EOF, then close_notify back.</summary>
+    public static TcpTestServer StartTlsEcho(X509Certificate2 certificate, int port = 0) => Start(async (socket, ct) =>
+    {
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        await using var tls = new SslStream(network, leaveInnerStreamOpen: true);
+        await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, ct);
+        var buffer = new byte[Payload.ChunkSize];
+        while (true)
+        {
+            var read = await tls.ReadAsync(buffer, ct);
+            if (read == 0)
+            {
+                break;
+            }
+
+            await tls.WriteAsync(buffer.AsMemory(0, read), ct);
+        }
+
+        await tls.ShutdownAsync();
+        socket.Shutdown(SocketShutdown.Send);
+        var drain = new byte[1024];
+        while (await network.ReadAsync(drain, ct) > 0)
+        {
+        }
+    }, port);
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
