@@ -177,7 +177,7 @@ public sealed class AppProberTests
     }
 
     private static Task<ProbeOutcome> ProbeAsync(int port, TlsDetection knownTls, TimeSpan timeout) =>
-        AppProber.ProbeAsync("127.0.0.1", port, knownTls, timeout, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        AppProber.ProbeAsync("127.0.0.1", port, serverName: null, knownTls, timeout, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
 
     private static async Task ServeTlsAsync(Socket socket, List<SslApplicationProtocol> alpn)
     {

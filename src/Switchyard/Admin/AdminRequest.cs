@@ -14,6 +14,24 @@ internal sealed record AdminRequest(string Method, string Target, Dictionary<str
 
     public string Path => Target.IndexOf('?') is var q and >= 0 ? Target[..q] : Target;
 
+    /// <summary>How many trailing bytes are a proper prefix of "\r\n\r\n" (0 to 3).</summary>
+    private static int PartialTerminatorLength(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> tail = stackalloc byte[3];
+        int n = (int)Math.Min(3, buffer.Length);
+        buffer.Slice(buffer.Length - n).CopyTo(tail);
+        ReadOnlySpan<byte> terminator = "\r\n\r\n"u8;
+        for (int k = n; k > 0; k--)
+        {
+            if (tail[(n - k)..n].SequenceEqual(terminator[..k]))
+            {
+                return k;
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>
     /// Parses one request from the buffer. Returns false when more bytes are needed (nothing consumed);
     /// throws <see cref="FormatException"/> for a malformed or oversized request.
@@ -24,7 +42,9 @@ internal sealed record AdminRequest(string Method, string Target, Dictionary<str
         SequenceReader<byte> reader = new(buffer);
         if (!reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8, advancePastDelimiter: true))
         {
-            if (buffer.Length > MaxHeadBytes)
+            // The bytes that could still be the start of the terminator do not count towards the head, so the
+            // same request is accepted or refused the same way however TCP split it.
+            if (buffer.Length - PartialTerminatorLength(buffer) > MaxHeadBytes)
             {
                 throw new FormatException("request head too large");
             }

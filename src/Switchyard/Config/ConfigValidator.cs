@@ -48,14 +48,14 @@ internal sealed class ConfigValidator(string file)
             PortSettings port = ValidatePort(config.Ports[i], i, $"$.ports[{i}]");
             foreach (PortSettings other in ports)
             {
-                if (other.Name == port.Name)
-                {
-                    Fail($"$.ports[{i}].name", $"duplicate port name \"{port.Name}\" (also $.ports[{other.Index}])");
-                }
-
                 if (other.Listen.Port == port.Listen.Port)
                 {
                     Fail($"$.ports[{i}].listen", $"duplicate listen port {port.Listen.Port} (also $.ports[{other.Index}])");
+                }
+
+                if (other.Name == port.Name)
+                {
+                    Fail($"$.ports[{i}].name", $"duplicate port name \"{port.Name}\" (also $.ports[{other.Index}])");
                 }
             }
 

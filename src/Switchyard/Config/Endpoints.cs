@@ -61,7 +61,8 @@ public static class Endpoints
         {
             "localhost" => IPAddress.Loopback,
             "*" or "0.0.0.0" => IPAddress.Any,
-            _ => IPAddress.TryParse(host, out IPAddress? a) ? a : null,
+            // IPAddress.TryParse also takes short IPv4 forms ("10" = 0.0.0.10); only a dotted quad is meant here.
+            _ => IPAddress.TryParse(host, out IPAddress? a) && (a.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || host.Count(c => c == '.') == 3) ? a : null,
         };
         if (address is null)
         {

@@ -21,7 +21,8 @@ public static class AppProber
 
     private static readonly List<SslApplicationProtocol> ProbeAlpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
 
-    public static async Task<ProbeOutcome> ProbeAsync(string host, int port, TlsDetection knownTls, TimeSpan timeout, CancellationToken cancellation)
+    /// <param name="serverName">SNI for the TLS probe (upstreamTls.serverName); the host when null.</param>
+    public static async Task<ProbeOutcome> ProbeAsync(string host, int port, string? serverName, TlsDetection knownTls, TimeSpan timeout, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
@@ -30,7 +31,7 @@ public static class AppProber
         {
             if (knownTls != TlsDetection.Plaintext)
             {
-                (bool isTls, HttpDetection http) = await ProbeTlsAsync(host, port, timeout, cts.Token).ConfigureAwait(false);
+                (bool isTls, HttpDetection http) = await ProbeTlsAsync(host, port, serverName ?? host, timeout, cts.Token).ConfigureAwait(false);
                 if (isTls)
                 {
                     string result = http switch { HttpDetection.Http2 => "tls_h2", HttpDetection.Http1 => "tls_http1", _ => "tls" };
@@ -58,13 +59,13 @@ public static class AppProber
         }
     }
 
-    private static async Task<(bool IsTls, HttpDetection Http)> ProbeTlsAsync(string host, int port, TimeSpan timeout, CancellationToken cancellation)
+    private static async Task<(bool IsTls, HttpDetection Http)> ProbeTlsAsync(string host, int port, string serverName, TimeSpan timeout, CancellationToken cancellation)
     {
         await using SocketChannel channel = await SocketChannel.ConnectAsync(host, port, timeout, cancellation).ConfigureAwait(false);
         await using var ssl = new SslStream(channel.AsStream(), leaveInnerStreamOpen: true);
         var options = new SslClientAuthenticationOptions
         {
-            TargetHost = host,
+            TargetHost = serverName,
             ApplicationProtocols = ProbeAlpn,
             RemoteCertificateValidationCallback = static (_, _, _, _) => true, // the probe asks "TLS?", not "trusted?"
         };
@@ -105,7 +106,9 @@ public static class AppProber
             channel.Input.AdvanceTo(buffer.Start, buffer.End);
             if (read.IsCompleted)
             {
-                return false; // closed without a SETTINGS frame: an HTTP/1 server (or not HTTP at all)
+                // Some bytes, then close: an HTTP/1 server refusing the preface. Nothing at all (to the TLS
+                // probe before, and now to this one) tells nothing: the probe fails and is tried again later.
+                return buffer.IsEmpty ? throw new IOException("the app closed the connection without answering") : false;
             }
         }
     }

@@ -67,7 +67,7 @@ internal sealed class PortDetector
     private async Task ProbeAsync(int attempt, CancellationToken cancellation)
     {
         TlsDetection knownTls = Protocol.Tls;
-        ProbeOutcome outcome = await AppProber.ProbeAsync(_port.AppHost, _port.AppPort, knownTls, _port.ProbeTimeout, cancellation).ConfigureAwait(false);
+        ProbeOutcome outcome = await AppProber.ProbeAsync(_port.AppHost, _port.AppPort, _port.UpstreamTls?.ServerName, knownTls, _port.ProbeTimeout, cancellation).ConfigureAwait(false);
         _metrics.ProbeResults.Increment(outcome.Result);
         PortProtocol detected;
         lock (_lock)
