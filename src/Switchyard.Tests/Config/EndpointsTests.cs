@@ -71,6 +71,8 @@ public sealed class EndpointsTests
     [InlineData(null)]
     [InlineData("")]
     [InlineData("0")]
+    [InlineData("10:9900")]
+    [InlineData("127.1:9900")]
     [InlineData("65536")]
     [InlineData("-1")]
     [InlineData(" 80")]

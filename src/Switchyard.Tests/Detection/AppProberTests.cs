@@ -118,6 +118,24 @@ public sealed class AppProberTests
     }
 
     [Fact]
+    public async Task An_app_that_closes_every_connection_without_a_byte_fails_the_probe_so_it_is_tried_again()
+    {
+        await using var app = new LoopbackServer(socket =>
+        {
+            socket.Close();
+            return Task.CompletedTask;
+        });
+
+        ProbeOutcome outcome = await ProbeAsync(app.Port, TlsDetection.Unknown, ProbeTimeout);
+
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("failed", outcome.Result);
+        Assert.Equal((TlsDetection.Unknown, HttpDetection.Unknown), (outcome.Tls, outcome.Http));
+        Assert.Contains("closed the connection without answering", outcome.Error, StringComparison.Ordinal);
+        Assert.Equal(2, app.ConnectionCount); // the TLS probe, then the h2c probe
+    }
+
+    [Fact]
     public async Task A_closed_port_fails_the_probe_with_the_socket_error()
     {
         int port = Loopback.ClosedPort();
