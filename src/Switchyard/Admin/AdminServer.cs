@@ -17,14 +17,13 @@ namespace Switchyard.Admin;
 internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 {
     private Listener? _listener;
-    private Task _loop = Task.CompletedTask;
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint;
 
     public void Start(IPEndPoint endPoint)
     {
         _listener = Listener.Bind(endPoint, backlog: 128);
-        _loop = _listener.AcceptLoopAsync(ServeAsync);
+        _ = _listener.AcceptLoopAsync(ServeAsync); // ends when the listener is disposed
     }
 
     private async Task ServeAsync(SocketChannel channel)
@@ -164,7 +163,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             PortMetrics.Line(sb, "switchyard_bytes_total", $"port=\"{n}\",direction=\"app_to_downstream\"", p.Metrics.BytesAppToDownstream);
         }
 
-        Labeled(sb, ports, "switchyard_connection_ends_total", "Closed connections by port and reason.", "reason", p => p.Metrics.Ends, extra: null);
+        Labeled(sb, ports, "switchyard_connection_ends_total", "Closed connections by port and reason.", "reason", p => p.Metrics.Ends);
         Family(sb, "switchyard_tls_handshake_failures_total", "counter", "TLS handshake failures by port, side and reason.");
         foreach (PortRuntime p in ports)
         {
@@ -180,8 +179,8 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             }
         }
 
-        Labeled(sb, ports, "switchyard_protocol_mismatches_total", "Callers that spoke TLS to a plaintext port or plaintext to a TLS port.", "reason", p => p.Metrics.ProtocolMismatches, extra: null);
-        Labeled(sb, ports, "switchyard_probe_results_total", "Protocol probes of the app by port and result.", "result", p => p.Metrics.ProbeResults, extra: null);
+        Labeled(sb, ports, "switchyard_protocol_mismatches_total", "Callers that spoke TLS to a plaintext port or plaintext to a TLS port.", "reason", p => p.Metrics.ProtocolMismatches);
+        Labeled(sb, ports, "switchyard_probe_results_total", "Protocol probes of the app by port and result.", "result", p => p.Metrics.ProbeResults);
         Family(sb, "switchyard_port_protocol", "gauge", "Detected protocol per port (always 1; the labels carry the value).");
         foreach (PortRuntime p in ports)
         {
@@ -205,7 +204,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         return sb.ToString();
     }
 
-    private static void Labeled(StringBuilder sb, IReadOnlyList<PortRuntime> ports, string metric, string help, string label, Func<PortRuntime, LabeledCounter> counter, string? extra)
+    private static void Labeled(StringBuilder sb, IReadOnlyList<PortRuntime> ports, string metric, string help, string label, Func<PortRuntime, LabeledCounter> counter)
     {
         Family(sb, metric, "counter", help);
         foreach (PortRuntime p in ports)
@@ -213,7 +212,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             string n = PortMetrics.Escape(p.Settings.Name);
             foreach ((string value, long v) in counter(p).Snapshot())
             {
-                PortMetrics.Line(sb, metric, $"port=\"{n}\",{label}=\"{value}\"{extra}", v);
+                PortMetrics.Line(sb, metric, $"port=\"{n}\",{label}=\"{value}\"", v);
             }
         }
     }
@@ -233,9 +232,5 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         await output.FlushAsync().ConfigureAwait(false);
     }
 
-    public void Dispose()
-    {
-        _listener?.Dispose();
-        _ = _loop;
-    }
+    public void Dispose() => _listener?.Dispose();
 }

@@ -18,6 +18,8 @@ internal sealed class PortDetector
     private PortProtocol _protocol;
     private ProbeState _state;
     private Task? _running;
+    private int _attempts;
+    private string? _lastError;
 
     public PortDetector(PortSettings port, PortMetrics metrics, ILogger logger)
     {
@@ -35,12 +37,8 @@ internal sealed class PortDetector
 
     public (ProbeState State, int Attempts, string? LastError) ProbeStatus
     {
-        get { lock (_lock) { return (_state, Attempts, LastError); } }
+        get { lock (_lock) { return (_state, _attempts, _lastError); } }
     }
-
-    public int Attempts { get; private set; }
-
-    public string? LastError { get; private set; }
 
     /// <summary>Starts a probe when one is needed and none is running; returns the running probe (or a completed task).</summary>
     public Task EnsureDetected(CancellationToken cancellation)
@@ -58,8 +56,8 @@ internal sealed class PortDetector
             }
 
             _state = ProbeState.Running;
-            Attempts++;
-            _running = Task.Run(() => ProbeAsync(Attempts, cancellation), cancellation);
+            int attempt = ++_attempts;
+            _running = Task.Run(() => ProbeAsync(attempt, cancellation), cancellation);
             return _running;
         }
     }
@@ -75,7 +73,7 @@ internal sealed class PortDetector
             if (!outcome.Succeeded)
             {
                 _state = ProbeState.Failed;
-                LastError = outcome.Error;
+                _lastError = outcome.Error;
                 detected = _protocol;
             }
             else
@@ -93,7 +91,7 @@ internal sealed class PortDetector
 
                 _protocol = p;
                 _state = ProbeState.Succeeded;
-                LastError = null;
+                _lastError = null;
                 detected = p;
             }
         }
