@@ -382,14 +382,7 @@ public sealed class AgentProcess : IAsyncDisposable
         sb.Append("agent: ").AppendLine(_commandLine);
         sb.Append("exit: ").AppendLine(_process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "running");
         sb.AppendLine("--- agent stdout ---");
-        var lines = _stdout.ToArray();
-        const int MaxLines = 400;
-        if (lines.Length > MaxLines)
-        {
-            sb.Append("... ").Append(lines.Length - MaxLines).AppendLine(" earlier lines omitted ...");
-        }
-
-        foreach (var line in lines.Skip(Math.Max(0, lines.Length - MaxLines)))
+        foreach (var line in _stdout)
         {
             sb.AppendLine(line);
         }
