@@ -333,9 +333,16 @@ main() {
   stop_switchyard
 
   # 4. report
-  local size warns
+  local size warns ends tlsfail
   size=$(stat -c %s "$BIN")
   warns=$(cat "$OUT"/agent*.log 2>/dev/null | grep -c '"LogLevel":"\(Warning\|Error\|Critical\)"' || true)
+  # Why connections ended, summed over the load and idle instances (an internal error is logged at Information
+  # level, so the warning count alone would miss it).
+  ends=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | sed -n 's/^switchyard_connection_ends_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' |
+    awk '{ n[$1] += $2 } END { for (r in n) printf "%s%s=%d", (k++ ? ", " : ""), r, n[r] }' || true)
+  tlsfail=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | awk '/^switchyard_tls_handshake_failures_total/ { n += $NF } END { print n + 0 }' || true)
+  if grep -qE '(^|, )(error|drain_timeout|app_unreachable|upstream_tls_failed|downstream_tls_failed)=' <<<"$ends"; then anomaly "switchyard connections ended abnormally: $ends (logs: $OUT/agent.log, $OUT/agent-idle.log)"; fi
+  [ "$tlsfail" = 0 ] || anomaly "switchyard counted $tlsfail TLS handshake failures (metrics: $OUT/metrics-after-*.txt)"
   {
     echo "## Proxy CPU per request (µs, median of $REPEAT; lower is better)"
     echo
@@ -370,6 +377,8 @@ main() {
     echo "| RSS after the load runs / peak (VmHWM) | $(mb "$RSS_AFTER_LOAD") / $(mb "$HWM_LOAD") MiB |"
     echo "| binary size ($(basename "$BIN"), stripped) | $(echo "scale=2; $size / 1048576" | bc) MiB ($size bytes) |"
     echo "| warnings/errors in the agent logs | $warns |"
+    echo "| connection ends by reason (load + idle instances) | ${ends:-none} |"
+    echo "| TLS handshake failures (/metrics) | $tlsfail |"
     echo
     echo "## $IDLE_CONNS idle TLS connections (handshake done, then silent)"
     echo
