@@ -49,6 +49,9 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "port {port} is TLS and inspect is {inspect}, but no downstreamTls is configured: forwarding without decrypting")]
     public static partial void CannotTerminate(this ILogger logger, string port, string inspect);
 
+    [ZLoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "connection {connection} on port {port} failed unexpectedly")]
+    public static partial void ConnectionFailed(this ILogger logger, Exception exception, long connection, string port);
+
     // 3xxx: TLS
     [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]
     public static partial void DownstreamHandshakeFailed(this ILogger logger, long connection, string port, string reason, string detail);

@@ -46,7 +46,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         catch (Exception e)
         {
             context.Reason = ConnectionEndReason.Error;
-            context.Detail = e.ToString();
+            context.Detail = $"{e.GetType().Name}: {e.Message}";
+            logger.ConnectionFailed(e, context.Id, port.Settings.Name);
         }
         finally
         {

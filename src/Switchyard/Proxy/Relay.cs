@@ -65,6 +65,12 @@ internal static class Relay
             long length = buffer.Length;
             try
             {
+                if (firstByte is not null && length > 0)
+                {
+                    firstByte(context, FirstByte(buffer)); // before AdvanceTo: the buffer is only valid until then
+                    firstByte = null;
+                }
+
                 foreach (ReadOnlyMemory<byte> segment in buffer)
                 {
                     output.Write(segment.Span);
@@ -81,12 +87,6 @@ internal static class Relay
 
             if (length > 0)
             {
-                if (firstByte is not null)
-                {
-                    firstByte(context, buffer.FirstSpan[0]);
-                    firstByte = null;
-                }
-
                 if (toApp)
                 {
                     context.AddIn(length);
@@ -124,6 +124,20 @@ internal static class Relay
                 return PumpEnd.Completed;
             }
         }
+    }
+
+    /// <summary>The first byte of a non-empty sequence.</summary>
+    private static byte FirstByte(in ReadOnlySequence<byte> buffer)
+    {
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            if (!segment.IsEmpty)
+            {
+                return segment.Span[0];
+            }
+        }
+
+        throw new ArgumentException("empty sequence", nameof(buffer));
     }
 
     internal static bool IsConnectionError(Exception e) =>

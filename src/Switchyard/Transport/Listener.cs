@@ -22,7 +22,8 @@ public sealed class Listener : IDisposable
                 socket.DualMode = true;
             }
 
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT as well, and a second agent would then
+            // share the port silently instead of failing. Listening sockets get SO_REUSEADDR by default on Unix.
             socket.Bind(endPoint);
             socket.Listen(backlog);
             return new Listener(socket);

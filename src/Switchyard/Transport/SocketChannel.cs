@@ -16,7 +16,7 @@ public sealed class SocketChannel : Channel
         socket.NoDelay = true;
         Socket = socket;
         // ZeroLengthReads: wait for readability before renting a receive buffer, so idle connections hold none.
-        _connection = SocketConnection.Create(socket, TransportOptions.Pipe, SocketConnectionOptions.ZeroLengthReads, name);
+        _connection = SocketConnection.Create(socket, TransportOptions.Send, TransportOptions.Receive, SocketConnectionOptions.ZeroLengthReads, name);
     }
 
     public Socket Socket { get; }
@@ -74,7 +74,12 @@ public sealed class SocketChannel : Channel
         return first;
     }
 
-    public override async ValueTask CloseOutputAsync() => await Output.CompleteAsync().ConfigureAwait(false); // P.S.U shuts down Send
+    /// <summary>Flushes (the send pipe's flush waits until the socket took every byte), then FIN.</summary>
+    public override async ValueTask CloseOutputAsync()
+    {
+        await Output.FlushAsync().ConfigureAwait(false);
+        await Output.CompleteAsync().ConfigureAwait(false); // P.S.U's send loop ends with Shutdown(Send)
+    }
 
     public override void Abort()
     {
