@@ -71,7 +71,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             }
             catch (Exception e) when (Relay.IsConnectionError(e))
             {
-                logger.AdminRequestFailed(remote, e.Message);
+                logger.AdminRequestFailed(e, remote, e.Message);
             }
         }
     }

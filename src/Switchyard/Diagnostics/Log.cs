@@ -80,7 +80,7 @@ internal static partial class Log
 
     // 5xxx: admin
     [ZLoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "admin request from {remote} failed: {reason}")]
-    public static partial void AdminRequestFailed(this ILogger logger, string remote, string reason);
+    public static partial void AdminRequestFailed(this ILogger logger, Exception exception, string remote, string reason);
 
     // 6xxx: demo
     [ZLoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "demo app {name} listening on {listen}")]

@@ -8,9 +8,14 @@ public sealed class Listener : IDisposable
 {
     private readonly Socket _socket;
 
-    private Listener(Socket socket) => _socket = socket;
+    private Listener(Socket socket)
+    {
+        _socket = socket;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+    }
 
-    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+    /// <summary>The bound address, kept after <see cref="Dispose"/> (status still reports it while draining).</summary>
+    public IPEndPoint LocalEndPoint { get; }
 
     public static Listener Bind(IPEndPoint endPoint, int backlog = 4096)
     {
