@@ -20,6 +20,16 @@ internal sealed class OpaqueProcessor : IConnectionProcessor
 
     public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
     {
+        // Dial the app once the caller has sent something (as HTTP proxies do, and as the HTTP codecs will per
+        // request): an idle caller then costs one TLS session, not two. Only client-speaks-first protocols are
+        // terminated (HTTP), so nothing waits on the app here.
+        System.IO.Pipelines.ReadResult first = await downstream.Input.ReadAsync().ConfigureAwait(false);
+        downstream.Input.AdvanceTo(first.Buffer.Start, first.Buffer.Start);
+        if (first.Buffer.IsEmpty && first.IsCompleted)
+        {
+            return ConnectionEndReason.Completed;
+        }
+
         (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
         if (upstream is null)
         {
