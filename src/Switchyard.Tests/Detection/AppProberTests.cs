@@ -131,7 +131,8 @@ public sealed class AppProberTests
         Assert.False(outcome.Succeeded);
         Assert.Equal("failed", outcome.Result);
         Assert.Equal((TlsDetection.Unknown, HttpDetection.Unknown), (outcome.Tls, outcome.Http));
-        Assert.Contains("closed the connection without answering", outcome.Error, StringComparison.Ordinal);
+        // A close with our preface unread is a reset on Linux; either way the app said nothing.
+        Assert.Matches("closed the connection without answering|reset", outcome.Error!);
         Assert.Equal(2, app.ConnectionCount); // the TLS probe, then the h2c probe
     }
 
