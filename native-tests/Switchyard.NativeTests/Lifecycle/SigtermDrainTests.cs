@@ -141,6 +141,10 @@ public sealed class SigtermDrainTests(ITestOutputHelper output)
             {
                 return;
             }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                // Caught in the listen backlog while the listener was closing; not yet a clean refusal: poll again.
+            }
 
             await Task.Delay(100);
         }
