@@ -327,6 +327,41 @@ public sealed class Http1ParserRequestTests
         Assert.False(Http1Parser.TryReadRequestHead(ref buffer, head));
     }
 
+    [Theory]
+    [InlineData("GET / HTTP/1.1\n", "bare LF in message head")]
+    [InlineData("GET / HTTP/1.1\nHost: h\n\n", "bare LF in message head")]
+    [InlineData("GET / HTTP/1.1\r\nHost: h\n", "bare LF in message head")]
+    [InlineData("GET / HTTP/1.1\rHost", "bare CR in message head")]
+    [InlineData("GET / HTTP/1.1\r\r\n", "bare CR in message head")]
+    public void A_bare_line_end_is_rejected_before_the_head_is_complete(string text, string reason)
+    {
+        AssertRejected(text, reason);
+    }
+
+    [Fact]
+    public void Parsing_into_a_reused_head_allocates_only_the_target_string()
+    {
+        string text = "GET /api/items?limit=5 HTTP/1.1\r\nHost: shop.local\r\n" +
+            string.Concat(Enumerable.Range(0, 30).Select(i => $"X-Header-{i}: value number {i}\r\n")) + "\r\n";
+        byte[] bytes = Bytes(text);
+        var head = new Http1RequestHead();
+        ReadOnlySequence<byte> warmup = new(bytes);
+        Assert.True(Http1Parser.TryReadRequestHead(ref warmup, head));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            ReadOnlySequence<byte> buffer = new(bytes);
+            Http1Parser.TryReadRequestHead(ref buffer, head);
+            head.TryGetValue("x-header-29"u8, out _);
+        }
+
+        long perRequest = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+
+        // "/api/items?limit=5" is an 18-char string: about 60 bytes. Nothing per header.
+        Assert.True(perRequest < 100, $"{perRequest} bytes per request");
+    }
+
     [Fact]
     public void Empty_lines_before_the_request_line_are_skipped()
     {

@@ -56,18 +56,22 @@ public sealed class RouteTableHolderTests
         using var done = new CancellationTokenSource();
         var request = new RequestView("GET", "/", [new("x-dev", "w0-0")]);
         long reads = 0;
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        Task[] readers = [.. Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        Task[] readers = [.. Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
         {
             while (!done.IsCancellationRequested)
             {
+                reading.TrySetResult();
                 RouteTable table = holder.Snapshot;
                 // A whole table: its per-port view and its rule list agree.
                 Assert.Equal(table.Count, table.ForPort("https").Intercepts.Count);
                 table.Route(request, "https");
                 Interlocked.Increment(ref reads);
             }
-        }))];
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
+
+        await reading.Task; // writers start once a reader runs, so reads overlap writes
 
         Task[] writers = [.. Enumerable.Range(0, Writers).Select(w => Task.Run(() =>
         {

@@ -73,13 +73,14 @@ public static class Http1HeadWriter
     {
         Http1Fields fields = head.Headers;
         bool keepTransferEncoding = framing == BodyKind.Chunked && head.BodyKind == BodyKind.Chunked && head.HasOtherTransferCodings;
+        bool hasConnection = fields.IndexOf("connection"u8, 0) >= 0;
         for (int i = 0; i < fields.Count; i++)
         {
             ReadOnlySpan<byte> name = fields.Name(i);
             FieldRole role = Classify(name);
             bool keep = role switch
             {
-                FieldRole.EndToEnd => !IsNamedByConnection(fields, name),
+                FieldRole.EndToEnd => !hasConnection || !IsNamedByConnection(fields, name),
                 FieldRole.Host => true,
                 FieldRole.ContentLength => keepContentLength,
                 FieldRole.TransferEncoding => keepTransferEncoding,

@@ -60,6 +60,9 @@ public static partial class Http1Parser
                 Http1ParseException.Throw(tooLarge);
             }
 
+            // A head that already holds a bare LF or CR can never become valid: say so now rather than wait for
+            // a CRLFCRLF a lenient peer ("\n\n") may never send.
+            ThrowIfBareLineEnd(buffer.Slice(skipped));
             return false;
         }
 
@@ -70,6 +73,47 @@ public static partial class Http1Parser
 
         end = reader.Position;
         return true;
+    }
+
+    /// <summary>Throws for an LF not preceded by CR or a CR followed by anything but LF (a final CR may still be).</summary>
+    private static void ThrowIfBareLineEnd(in ReadOnlySequence<byte> pending)
+    {
+        byte previous = 0;
+        foreach (ReadOnlyMemory<byte> memory in pending)
+        {
+            ReadOnlySpan<byte> span = memory.Span;
+            if (span.IsEmpty)
+            {
+                continue;
+            }
+
+            if (previous == '\r' && span[0] != '\n')
+            {
+                Http1ParseException.Throw("bare CR in message head");
+            }
+
+            int start = 0;
+            int i;
+            while (start < span.Length && (i = span[start..].IndexOfAny((byte)'\r', (byte)'\n')) >= 0)
+            {
+                i += start;
+                if (span[i] == '\n')
+                {
+                    if ((i > 0 ? span[i - 1] : previous) != '\r')
+                    {
+                        Http1ParseException.Throw("bare LF in message head");
+                    }
+                }
+                else if (i + 1 < span.Length && span[i + 1] != '\n')
+                {
+                    Http1ParseException.Throw("bare CR in message head");
+                }
+
+                start = i + 1;
+            }
+
+            previous = span[^1];
+        }
     }
 
     /// <summary>How many trailing bytes are a proper prefix of CRLFCRLF (0 to 3).</summary>
