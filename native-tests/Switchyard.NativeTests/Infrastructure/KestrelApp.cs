@@ -29,6 +29,9 @@ public sealed record KestrelAppOptions
 
     /// <summary>0 = any free port.</summary>
     public int Port { get; init; }
+
+    /// <summary>Echoed as the first line ("app=NAME") so a test can tell which upstream answered.</summary>
+    public string Name { get; init; } = "app";
 }
 
 /// <summary>
@@ -77,7 +80,7 @@ public sealed class KestrelApp : IAsyncDisposable
         });
 
         var app = builder.Build();
-        app.Run(EchoAsync);
+        app.Run(context => EchoAsync(context, options.Name));
         await app.StartAsync().WaitAsync(Timeouts.Short);
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -85,12 +88,13 @@ public sealed class KestrelApp : IAsyncDisposable
         return new KestrelApp(app, port);
     }
 
-    private static async Task EchoAsync(HttpContext context)
+    private static async Task EchoAsync(HttpContext context, string name)
     {
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var request = context.Request;
         var text = new StringBuilder()
+            .Append("app=").Append(name).Append('\n')
             .Append("method=").Append(request.Method).Append('\n')
             .Append("path=").Append(request.Path).Append(request.QueryString).Append('\n')
             .Append("x-test=").Append(request.Headers["x-test"].ToString()).Append('\n')

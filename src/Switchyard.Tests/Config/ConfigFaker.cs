@@ -366,7 +366,7 @@ public sealed class ConfigFaker(TempDirectory directory)
             ExpectedPort port = f.PickRandom(ports);
             string id = $"{f.Name.FirstName().ToLowerInvariant()}-{i}";
             var intercept = new JsonObject { ["id"] = id };
-            string portRef;
+            string portRef; // how the config names the port
             if (f.Random.Bool())
             {
                 portRef = port.Name;
@@ -387,7 +387,7 @@ public sealed class ConfigFaker(TempDirectory directory)
             }
 
             intercept["match"] = new JsonObject { ["header"] = "x-dev", ["exact"] = id };
-            string? target = f.Random.Bool(0.8f) ? $"127.0.0.1:{f.Random.Int(10000, 20000)}" : null;
+            string target = $"127.0.0.1:{f.Random.Int(10000, 20000)}";
             intercept["target"] = target;
             bool failOpen = true;
             if (f.Random.Bool())
@@ -396,13 +396,19 @@ public sealed class ConfigFaker(TempDirectory directory)
                 intercept["failOpen"] = failOpen;
             }
 
+            bool plaintext = false;
             if (f.Random.Bool())
             {
-                intercept["delivery"] = new JsonObject { ["plaintext"] = f.Random.Bool(), ["http"] = f.PickRandom("auto", "http1", "http2") };
+                plaintext = f.Random.Bool();
+                intercept["delivery"] = new JsonObject { ["plaintext"] = plaintext, ["http"] = f.PickRandom("auto", "http1", "http2") };
             }
 
             array.Add(intercept);
-            expected.Add(new InterceptSettings(id, portRef, mode, target, failOpen));
+
+            // The settings name the port by its name whichever way the config referred to it.
+            var rule = new Switchyard.Routing.InterceptRule(id, port.Name, mode == "wiretap" ? Switchyard.Routing.InterceptMode.Wiretap : Switchyard.Routing.InterceptMode.Intercept,
+                new Switchyard.Routing.HeaderFilter("x-dev", Switchyard.Routing.StringMatch.Exact(id)), target, failOpen);
+            expected.Add(new InterceptSettings(id, port.Name, mode, target, failOpen, rule, plaintext));
         }
 
         json["intercepts"] = array;

@@ -251,8 +251,16 @@ public sealed class ConfigLoaderTests : IDisposable
             (j, _, _) => j["intercepts"] = new JsonArray(new JsonObject { ["id"] = "alice" })),
         ["duplicate intercept id"] = new("$.intercepts[1].id", _ => "duplicate intercept id \"alice\"",
             (j, c, _) => j["intercepts"] = new JsonArray(
-                new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0) },
-                new JsonObject { ["id"] = "alice", ["port"] = c.PortName(1) })),
+                new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0), ["target"] = "127.0.0.1:18080" },
+                new JsonObject { ["id"] = "alice", ["port"] = c.PortName(1), ["target"] = "127.0.0.1:18080" })),
+        ["intercept without target"] = new("$.intercepts[0].target", _ => "required",
+            (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0) })),
+        ["intercept with a backtracking-only regex"] = new("$.intercepts[0].match.regex", _ => "regex",
+            (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "alice", ["port"] = c.PortName(0), ["target"] = "127.0.0.1:18080",
+                ["match"] = new JsonObject { ["header"] = "x-dev", ["regex"] = "(a)\\1" },
+            })),
         ["intercept mode unknown"] = new("$.intercepts[0].mode", _ => "found \"mirror\"",
             (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0), ["mode"] = "mirror" })),
         ["intercept target without port"] = new("$.intercepts[0].target", _ => "found \"nohostport\"",

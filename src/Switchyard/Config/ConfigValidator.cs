@@ -289,7 +289,24 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.target", $"expected \"HOST:PORT\", found \"{c.Target}\"");
         }
 
-        return new InterceptSettings(c.Id!, c.Port!, mode, c.Target, c.FailOpen ?? true);
+        Routing.Filter? filter = null;
+        try
+        {
+            filter = Routing.FilterParser.ParseOptional(c.Match, $"{at}.match");
+        }
+        catch (Routing.FilterException e)
+        {
+            Fail(e.JsonPath, e.Reason);
+        }
+
+        if (c.Target is null)
+        {
+            Fail($"{at}.target", "required (delivery through the developer tunnel is not part of this version)");
+        }
+
+        string portName = ports.First(p => p.Name == c.Port || p.Listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) == c.Port).Name;
+        var rule = new Routing.InterceptRule(c.Id!, portName, mode == "wiretap" ? Routing.InterceptMode.Wiretap : Routing.InterceptMode.Intercept, filter, c.Target, c.FailOpen ?? true);
+        return new InterceptSettings(c.Id!, portName, mode, c.Target, c.FailOpen ?? true, rule, c.Delivery?.Plaintext ?? false);
     }
 
     private string? ReadToken(string path)

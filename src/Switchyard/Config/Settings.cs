@@ -57,4 +57,6 @@ public sealed record UpstreamTlsSettings(
     bool InsecureSkipVerify,
     string? ServerName);
 
-public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen);
+/// <param name="Rule">The routing rule (port resolved to the port's name, filter parsed).</param>
+/// <param name="Plaintext">delivery.plaintext: deliver without TLS even when the caller used TLS.</param>
+public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen, Routing.InterceptRule Rule, bool Plaintext);

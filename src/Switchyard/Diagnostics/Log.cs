@@ -27,7 +27,7 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "stopped after {uptimeSeconds} s")]
     public static partial void Stopped(this ILogger logger, long uptimeSeconds);
 
-    [ZLoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "intercept {id} on port {port} is configured, but HTTP routing is not part of this version: its traffic reaches the app")]
+    [ZLoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "wiretap {id} on port {port} is configured, but wiretap copies are not part of this version: nothing is copied")]
     public static partial void InterceptNotRouted(this ILogger logger, string id, string port);
 
     [ZLoggerMessage(EventId = 1008, Level = LogLevel.Critical, Message = "cannot listen on {listen} for port {port}: {reason}")]
@@ -51,6 +51,9 @@ internal static partial class Log
 
     [ZLoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "connection {connection} on port {port} failed unexpectedly")]
     public static partial void ConnectionFailed(this ILogger logger, Exception exception, long connection, string port);
+
+    [ZLoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: intercept {intercept} target {target} unavailable ({reason}); failing open to the app")]
+    public static partial void InterceptFailedOpen(this ILogger logger, long connection, string port, string intercept, string target, string reason);
 
     // 3xxx: TLS
     [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]

@@ -39,6 +39,12 @@ internal sealed class PortMetrics(string name)
 
     public LabeledCounter ProtocolMismatches { get; } = new();
 
+    /// <summary>Requests by route: "app" or the intercept id that took them.</summary>
+    public LabeledCounter Requests { get; } = new();
+
+    /// <summary>Requests an intercept could not deliver and sent to the app instead (failOpen), by intercept id.</summary>
+    public LabeledCounter FailOpen { get; } = new();
+
     public long Active => Volatile.Read(ref _active);
 
     public long Total => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _terminatedConnections);

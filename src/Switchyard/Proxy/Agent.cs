@@ -22,7 +22,8 @@ internal sealed class Agent : IAsyncDisposable
         Settings = settings;
         _logger = loggers.CreateLogger("Switchyard.Agent");
         Ports = settings.Ports.Select(p => new PortRuntime(p, loggers.CreateLogger("Switchyard.Detection"))).ToList();
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(loggers.CreateLogger("Switchyard.Upstream")), loggers.CreateLogger("Switchyard.Connection"));
+        Routes = new Routing.RouteTableHolder(Routing.RouteTable.Create(settings.Intercepts.Select(i => i.Rule)));
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(settings, loggers.CreateLogger("Switchyard.Upstream")), Routes, loggers.CreateLogger("Switchyard.Connection"));
     }
 
     public AgentSettings Settings { get; }
@@ -30,6 +31,9 @@ internal sealed class Agent : IAsyncDisposable
     public IReadOnlyList<PortRuntime> Ports { get; }
 
     public ConnectionTracker Tracker { get; } = new();
+
+    /// <summary>The live intercepts; every request reads the current snapshot.</summary>
+    public Routing.RouteTableHolder Routes { get; }
 
     public Metrics Metrics { get; } = new();
 
@@ -42,7 +46,7 @@ internal sealed class Agent : IAsyncDisposable
     {
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
         CheckCertificates();
-        foreach (InterceptSettings intercept in Settings.Intercepts)
+        foreach (InterceptSettings intercept in Settings.Intercepts.Where(i => i.Rule.Mode == Routing.InterceptMode.Wiretap))
         {
             _logger.InterceptNotRouted(intercept.Id, intercept.Port);
         }

@@ -12,6 +12,8 @@ public enum ConnectionEndReason : byte
     NotTlsOnTlsPort,
     TlsOnPlaintextPort,
     DrainTimeout,
+    BadRequest,
+    InterceptUnavailable,
     Error,
 }
 
@@ -28,6 +30,8 @@ public static class ConnectionEndReasons
         ConnectionEndReason.NotTlsOnTlsPort => "not_tls_on_tls_port",
         ConnectionEndReason.TlsOnPlaintextPort => "tls_on_plaintext_port",
         ConnectionEndReason.DrainTimeout => "drain_timeout",
+        ConnectionEndReason.BadRequest => "bad_request",
+        ConnectionEndReason.InterceptUnavailable => "intercept_unavailable",
         _ => "error",
     };
 }

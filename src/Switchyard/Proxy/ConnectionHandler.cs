@@ -15,7 +15,7 @@ namespace Switchyard.Proxy;
 /// Takes each accepted connection through the layers: decide raw or terminate, TLS handshake with the caller,
 /// then hand the (decrypted) channel to the processor, and record why the connection ended.
 /// </summary>
-internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, ILogger logger)
+internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, ILogger logger)
 {
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -23,7 +23,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly IConnectionProcessor _processor = OpaqueProcessor.Instance;
+    private readonly Http1Processor _http1 = new(routes, logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
@@ -72,10 +72,11 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         PortDetector detector = port.Detector;
         PortProtocol protocol = detector.Protocol;
 
-        // inspect auto decrypts only while an HTTP-filtered intercept or wiretap is active on the port; the routing
-        // that would make one active is not part of this version, so auto forwards raw like never.
+        // inspect auto decrypts only while an HTTP-filtered intercept or wiretap is active on the port (read per
+        // connection, so an intercept added later applies to the next connection); never never decrypts.
         // A port known not to carry HTTP (appProtocol tcp, http none) has nothing to inspect.
-        bool terminate = settings.Inspect == InspectMode.Always && protocol.Http != HttpDetection.None;
+        bool filtered = routes.Snapshot.ForPort(settings.Name).HasFilteredRules;
+        bool terminate = (settings.Inspect == InspectMode.Always || (settings.Inspect == InspectMode.Auto && filtered)) && protocol.Http != HttpDetection.None;
 
         if (protocol.NeedsProbe && protocol.Http != HttpDetection.None)
         {
@@ -127,7 +128,14 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             return ConnectionEndReason.TlsOnPlaintextPort;
         }
 
-        return firstByte == -1 ? ConnectionEndReason.Completed : await _processor.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
+        if (firstByte == -1)
+        {
+            return ConnectionEndReason.Completed;
+        }
+
+        // h2c apps get their bytes as they are until the HTTP/2 codec exists; everything else is parsed as HTTP/1.
+        IConnectionProcessor plain = protocol.Http == HttpDetection.Http2 ? OpaqueProcessor.Instance : _http1;
+        return await plain.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
     }
 
     private async Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
@@ -203,7 +211,9 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         try
         {
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
-            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2;
+            // h2 is offered only where the bytes go through opaquely to an h2 app; while intercepts are routed, callers
+            // speak HTTP/1.1 (the HTTP/2 codec comes next).
+            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2 && !routes.Snapshot.ForPort(settings.Name).HasFilteredRules;
             await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, offerH2, verdict), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
@@ -223,7 +233,12 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             logger.DownstreamHandshakeDone(context.Id, settings.Name, ssl.SslProtocol.ToString(), context.Alpn.ToString(), context.Sni ?? "-");
         }
 
-        return await _processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
+        // Parse HTTP/1 when the caller chose http/1.1, or chose nothing on a port that carries HTTP/1 or has routes;
+        // otherwise (h2, or unknown bytes) forward opaquely.
+        bool http1 = context.Alpn == SslApplicationProtocol.Http11
+            || (context.Alpn == default && (port.Detector.Protocol.Http == HttpDetection.Http1 || routes.Snapshot.ForPort(settings.Name).HasFilteredRules));
+        IConnectionProcessor processor = http1 ? _http1 : OpaqueProcessor.Instance;
+        return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
     }
 
     private const int NothingArrived = -2;

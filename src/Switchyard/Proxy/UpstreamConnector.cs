@@ -10,7 +10,7 @@ using Switchyard.Transport;
 namespace Switchyard.Proxy;
 
 /// <summary>Opens connections to destinations: the app (plain or re-encrypted per upstreamTls).</summary>
-internal sealed class UpstreamConnector(ILogger logger)
+internal sealed class UpstreamConnector(Config.AgentSettings settings, ILogger logger)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -58,6 +58,55 @@ internal sealed class UpstreamConnector(ILogger logger)
             await ssl.DisposeAsync().ConfigureAwait(false);
             await socket.DisposeAsync().ConfigureAwait(false);
             return (null, ConnectionEndReason.UpstreamTlsFailed);
+        }
+    }
+
+    /// <summary>
+    /// A connection to an intercept's target (the developer): TLS when the caller used TLS, unless the intercept
+    /// says delivery.plaintext; the target's certificate is not verified (a developer's local server). Failures are
+    /// returned, not logged: the caller decides between failing open and 503.
+    /// </summary>
+    public async Task<(Channel? Channel, string? Failure)> ConnectTargetAsync(ConnectionContext context, Routing.InterceptRule intercept)
+    {
+        if (intercept.Target is null || !Config.Endpoints.TryParseHostPort(intercept.Target, out string host, out int port))
+        {
+            return (null, "no target address");
+        }
+
+        SocketChannel socket;
+        try
+        {
+            socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException)
+        {
+            return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
+        }
+
+        bool plaintext = settings.Intercepts.FirstOrDefault(i => i.Id == intercept.Id)?.Plaintext ?? false;
+        if (plaintext || !context.DownstreamIsTls)
+        {
+            return (socket, null);
+        }
+
+        var ssl = new SslStream(socket.AsStream(), leaveInnerStreamOpen: true);
+        try
+        {
+            using var timeout = new CancellationTokenSource(HandshakeTimeout);
+            var options = new SslClientAuthenticationOptions
+            {
+                TargetHost = context.Sni ?? host,
+                ApplicationProtocols = [SslApplicationProtocol.Http11],
+                RemoteCertificateValidationCallback = static (_, _, _, _) => true, // delivery without trustRoots does not verify
+            };
+            await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
+            return (new TlsChannel(ssl, socket), null);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            await socket.DisposeAsync().ConfigureAwait(false);
+            return (null, $"TLS to the target failed: {Innermost(e)}");
         }
     }
 

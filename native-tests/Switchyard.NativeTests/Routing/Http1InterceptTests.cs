@@ -1,0 +1,200 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Switchyard.NativeTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Switchyard.NativeTests.Routing;
+
+/// <summary>
+/// HTTP/1.1 per-request routing on a TLS port with inspect auto: a header-filtered intercept makes the agent
+/// decrypt, requests matching it reach the developer's server, the rest reach the app, on one connection.
+/// </summary>
+public sealed class Http1InterceptTests(ITestOutputHelper output)
+{
+    private sealed record Env(TempDir Dir, KestrelApp App, KestrelApp? Developer, AgentProcess Agent, int Listen, PemSet Pem) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Agent.DisposeAsync();
+            await App.DisposeAsync();
+            if (Developer is not null)
+            {
+                await Developer.DisposeAsync();
+            }
+
+            Dir.Dispose();
+        }
+    }
+
+    private async Task<Env> StartAsync(bool developerUp, bool failOpen = true, bool plaintextDelivery = false)
+    {
+        var dir = new TempDir();
+        var pem = PemSet.Write(dir.Path);
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app" });
+        KestrelApp? developer = null;
+        int developerPort;
+        if (developerUp)
+        {
+            developer = await KestrelApp.StartAsync(new KestrelAppOptions
+            {
+                Certificate = plaintextDelivery ? null : TestPki.Shared.ServerFromOtherCa, // not trusted: delivery does not verify
+                Name = "alice-laptop",
+            });
+            developerPort = developer.Port;
+        }
+        else
+        {
+            developerPort = Ports.GetFreeTcpPort(); // nothing listens there
+        }
+
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("web", listen, app.Port, "auto");
+        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"]);
+        port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
+        config["intercepts"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "alice",
+            ["port"] = "web",
+            ["mode"] = "intercept",
+            ["match"] = new JsonObject { ["all"] = new JsonArray(
+                new JsonObject { ["header"] = "x-dev", ["exact"] = "alice" },
+                new JsonObject { ["path"] = new JsonObject { ["prefix"] = "/api/" } }) },
+            ["target"] = $"127.0.0.1:{developerPort}",
+            ["failOpen"] = failOpen,
+            ["delivery"] = new JsonObject { ["plaintext"] = plaintextDelivery },
+        });
+        var agent = await AgentProcess.StartAsync(output, dir, config);
+        return new Env(dir, app, developer, agent, listen, pem);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MatchingRequestsReachTheDeveloperAndTheRestTheAppOnOneKeepAliveConnection(bool plaintextDelivery)
+    {
+        await using var env = await StartAsync(developerUp: true, plaintextDelivery: plaintextDelivery);
+        string url(string path) => $"https://localhost:{env.Listen}{path}";
+
+        // One curl run, three requests on one connection: matching, not matching (wrong path), matching again.
+        var result = await ProcessRunner.RunAsync("curl",
+        [
+            "--silent", "--show-error", "--noproxy", "*", "--max-time", "15", "--http1.1",
+            "--resolve", $"localhost:{env.Listen}:127.0.0.1", "--cacert", env.Pem.CaCert,
+            "-H", "x-dev: alice", url("/api/orders"),
+            "--next", "--http1.1", "--resolve", $"localhost:{env.Listen}:127.0.0.1", "--cacert", env.Pem.CaCert,
+            "-H", "x-dev: alice", url("/health"),
+            "--next", "--http1.1", "--resolve", $"localhost:{env.Listen}:127.0.0.1", "--cacert", env.Pem.CaCert,
+            "-H", "x-dev: bob", "--data-binary", "order-2", url("/api/orders"),
+            "--next", "--http1.1", "--resolve", $"localhost:{env.Listen}:127.0.0.1", "--cacert", env.Pem.CaCert,
+            "-H", "X-Dev: alice", "--data-binary", "order-3", url("/api/orders?x=1"),
+        ], timeout: TimeSpan.FromSeconds(30));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] answers = result.Stdout.Split("app=", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, answers.Length);
+        Assert.StartsWith("alice-laptop\nmethod=GET\npath=/api/orders\n", answers[0], StringComparison.Ordinal);
+        Assert.StartsWith("the-app\nmethod=GET\npath=/health\n", answers[1], StringComparison.Ordinal);
+        Assert.StartsWith("the-app\nmethod=POST\npath=/api/orders\n", answers[2], StringComparison.Ordinal);
+        Assert.Contains("body=order-2\n", answers[2], StringComparison.Ordinal);
+        Assert.StartsWith("alice-laptop\nmethod=POST\npath=/api/orders?x=1\n", answers[3], StringComparison.Ordinal);
+        Assert.Contains("body=order-3\n", answers[3], StringComparison.Ordinal);
+        Assert.Contains(plaintextDelivery ? "scheme=http\n" : "scheme=https\n", answers[3], StringComparison.Ordinal);
+
+        await env.Agent.WaitForMetricAsync("switchyard_requests_total", [("port", "web"), ("route", "alice")], v => v == 2, "== 2");
+        await env.Agent.WaitForMetricAsync("switchyard_requests_total", [("port", "web"), ("route", "app")], v => v == 2, "== 2");
+        await env.Agent.WaitForMetricAsync("switchyard_connections_total", [("port", "web"), ("path", "terminate")], v => v == 1, "== 1 (one keep-alive connection)");
+    }
+
+    [Fact]
+    public async Task AnUnreachableTargetFailsOpenToTheAppAndIsCounted()
+    {
+        await using var env = await StartAsync(developerUp: false, failOpen: true);
+
+        var result = await Curl.HttpsAsync(env.Listen, "/api/x", "--cacert", env.Pem.CaCert, "--http1.1", "-H", "x-dev: alice");
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.StartsWith("app=the-app\n", result.Body, StringComparison.Ordinal);
+        await env.Agent.WaitForMetricAsync("switchyard_intercept_fail_open_total", [("port", "web"), ("intercept", "alice")], v => v == 1, "== 1");
+        await env.Agent.WaitForLogAsync(l => l.Message.Contains("intercept alice", StringComparison.Ordinal) && l.Message.Contains("failing open", StringComparison.Ordinal), "the fail-open log line");
+    }
+
+    [Fact]
+    public async Task AnUnreachableTargetWithFailOpenFalseAnswers503NamingTheIntercept()
+    {
+        await using var env = await StartAsync(developerUp: false, failOpen: false);
+
+        var result = await Curl.HttpsAsync(env.Listen, "/api/x", "--cacert", env.Pem.CaCert, "--http1.1", "-H", "x-dev: alice");
+
+        Assert.Equal(503, result.StatusCode);
+        Assert.StartsWith("intercept alice: target 127.0.0.1:", result.Body, StringComparison.Ordinal);
+        Assert.Single(result.Body.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task ChunkedRequestBodiesAreReframedAndArriveWhole()
+    {
+        await using var env = await StartAsync(developerUp: true);
+        string body = string.Concat(Enumerable.Range(0, 5000).Select(i => $"line {i};"));
+        string file = env.Dir.File("body.txt");
+        await File.WriteAllTextAsync(file, body);
+
+        var toApp = await Curl.HttpsAsync(env.Listen, "/upload", "--cacert", env.Pem.CaCert, "--http1.1",
+            "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file);
+        var toDeveloper = await Curl.HttpsAsync(env.Listen, "/api/upload", "--cacert", env.Pem.CaCert, "--http1.1",
+            "-H", "x-dev: alice", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file);
+
+        Assert.True(toApp.Succeeded, toApp.ToString());
+        Assert.True(toDeveloper.Succeeded, toDeveloper.ToString());
+        Assert.Contains($"body={body}\n", toApp.Body, StringComparison.Ordinal);
+        Assert.StartsWith("app=alice-laptop\n", toDeveloper.Body, StringComparison.Ordinal);
+        Assert.Contains($"body={body}\n", toDeveloper.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello", "Content-Length")]
+    [InlineData("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", "obs-fold")]
+    [InlineData("GET / HTTP/1.1\r\nHost : x\r\n\r\n", "whitespace")]
+    public async Task MalformedRequestsGet400WithAOneLineReasonAndTheConnectionCloses(string request, string reasonPart)
+    {
+        using var dir = new TempDir();
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1 });
+        await using var _ = app;
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("plain", listen, app.Port, "always");
+        port["tls"] = "off";
+        await using var agent = await AgentProcess.StartAsync(output, dir, AgentConfig.Create(Ports.GetFreeTcpPort(), port));
+
+        using var cts = new CancellationTokenSource(Timeouts.Short);
+        using var socket = await TlsClient.ConnectAsync(listen, cts.Token);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request), cts.Token);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        string response = await reader.ReadToEndAsync(cts.Token); // ends: the agent closed the connection
+
+        Assert.StartsWith("HTTP/1.1 400 Bad Request\r\n", response, StringComparison.Ordinal);
+        string body = response[(response.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        Assert.StartsWith("bad request: ", body, StringComparison.Ordinal);
+        Assert.Contains(reasonPart, body, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(body.TrimEnd('\n').Split('\n'));
+        await agent.WaitForMetricAsync("switchyard_connection_ends_total", [("port", "plain"), ("reason", "bad_request")], v => v == 1, "== 1");
+    }
+
+    [Fact]
+    public async Task AnUnreachableAppOnTheHttpPathAnswers502WithAOneLineReason()
+    {
+        using var dir = new TempDir();
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("plain", listen, Ports.GetFreeTcpPort(), "always");
+        port["tls"] = "off";
+        port["http"] = "http1";
+        await using var agent = await AgentProcess.StartAsync(output, dir, AgentConfig.Create(Ports.GetFreeTcpPort(), port));
+
+        var result = await Curl.HttpAsync(listen, "/x");
+
+        Assert.Equal(502, result.StatusCode);
+        Assert.StartsWith("app 127.0.0.1:", result.Body, StringComparison.Ordinal);
+        Assert.Single(result.Body.TrimEnd('\n').Split('\n'));
+    }
+}
