@@ -22,6 +22,15 @@ public sealed class DemoCommandTests(ITestOutputHelper output)
         var status = result.Stdout.TrimEnd().Split('\n')[^1];
         Assert.True(status.StartsWith('2'), $"the demo's first curl line got HTTP {status}: {curlLines[0]}\n{result}");
 
+        // The second curl line carries x-dev: alice and must reach the developer's server, not the app.
+        Assert.True(curlLines.Count >= 2, string.Join("\n", curlLines));
+        var second = ShellWords.Split(curlLines[1]);
+        var intercepted = await ProcessRunner.RunAsync("curl",
+            ["--silent", "--show-error", "--noproxy", "*", "--max-time", "15", .. second.Skip(1)]);
+        Assert.True(intercepted.ExitCode == 0, intercepted.ToString());
+        Assert.StartsWith("alice-laptop: GET /api/orders", intercepted.Stdout, StringComparison.Ordinal);
+        Assert.StartsWith("demo-app: GET /hello", result.Stdout, StringComparison.Ordinal);
+
         demo.SendSigterm();
         Assert.Equal(0, await demo.WaitForExitAsync(Timeouts.Short));
     }

@@ -15,7 +15,8 @@ namespace Switchyard.Demo;
 /// The demo's stand-in for a real workload: a TLS HTTP/1.1 server that requires a client certificate (an mTLS
 /// app) and answers every request with its own name plus the method, path, headers and client certificate it saw.
 /// </summary>
-internal sealed class DemoApp(string name, CertificateMaterial certificate, X509Certificate2Collection clientRoots) : IDisposable
+/// <param name="clientRoots">When given, a client certificate chaining to these roots is required (an mTLS app).</param>
+internal sealed class DemoApp(string name, CertificateMaterial certificate, X509Certificate2Collection? clientRoots) : IDisposable
 {
     private Listener? _listener;
 
@@ -40,9 +41,9 @@ internal sealed class DemoApp(string name, CertificateMaterial certificate, X509
                 {
                     ServerCertificateContext = certificate.Context,
                     ApplicationProtocols = [SslApplicationProtocol.Http11],
-                    ClientCertificateRequired = true,
+                    ClientCertificateRequired = clientRoots is not null,
                     CertificateChainPolicy = TlsOptions.ChainPolicy(clientRoots),
-                    RemoteCertificateValidationCallback = static (_, cert, _, errors) => cert is not null && errors == SslPolicyErrors.None,
+                    RemoteCertificateValidationCallback = clientRoots is null ? null : static (_, cert, _, errors) => cert is not null && errors == SslPolicyErrors.None,
                 }, timeout.Token).ConfigureAwait(false);
                 await ServeRequestsAsync(channel, ssl.RemoteCertificate?.Subject ?? "none").ConfigureAwait(false);
             }
