@@ -91,11 +91,19 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             ("GET", "/metrics") => (200, "text/plain; version=0.0.4", RenderMetrics()),
             ("GET", "/v1/status") => (200, "application/json", Json(Status(), AdminJsonContext.Default.StatusDocument)),
             ("GET", "/v1/intercepts") => (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus)),
-            (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts") =>
-                (405, "application/json", Json(new ErrorDocument($"method {request.Method} not allowed on {path}"), AdminJsonContext.Default.ErrorDocument)),
+            ("POST", "/v1/intercepts") => AddIntercept(request.Body),
+            ("DELETE", _) when path.StartsWith("/v1/intercepts/", StringComparison.Ordinal) && path.Length > "/v1/intercepts/".Length =>
+                agent.RemoveIntercept(Uri.UnescapeDataString(path["/v1/intercepts/".Length..]))
+                    ? (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus))
+                    : (404, "application/json", Json(new ErrorDocument($"no intercept \"{Uri.UnescapeDataString(path["/v1/intercepts/".Length..])}\""), AdminJsonContext.Default.ErrorDocument)),
+            (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts") => MethodNotAllowed(request.Method, path),
+            _ when path.StartsWith("/v1/intercepts/", StringComparison.Ordinal) => MethodNotAllowed(request.Method, path),
             _ => (404, "application/json", Json(new ErrorDocument($"no such endpoint: {path}"), AdminJsonContext.Default.ErrorDocument)),
         };
     }
+
+    private static (int, string, string) MethodNotAllowed(string method, string path) =>
+        (405, "application/json", Json(new ErrorDocument($"method {method} not allowed on {path}"), AdminJsonContext.Default.ErrorDocument));
 
     private bool Authorized(AdminRequest request)
     {
@@ -135,7 +143,33 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
     }
 
     private List<InterceptStatus> Intercepts() =>
-        agent.Settings.Intercepts.Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen, Routed: false)).ToList();
+        agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal)
+            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen, Routed: i.Rule.Mode == Routing.InterceptMode.Intercept)).ToList();
+
+    /// <summary>POST /v1/intercepts: one intercept object, validated like the config file (errors name the JSON path).</summary>
+    private (int, string, string) AddIntercept(byte[] body)
+    {
+        InterceptSettings intercept;
+        try
+        {
+            InterceptConfig config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
+                ?? throw new ConfigException("request body", "$", "expected an intercept object, found null");
+            intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values);
+        }
+        catch (JsonException e)
+        {
+            return (400, "application/json", Json(new ErrorDocument($"request body: {e.Path ?? "$"}: {e.Message}"), AdminJsonContext.Default.ErrorDocument));
+        }
+        catch (ConfigException e)
+        {
+            return (e.Reason.StartsWith("duplicate intercept id", StringComparison.Ordinal) ? 409 : 400, "application/json",
+                Json(new ErrorDocument(e.Message), AdminJsonContext.Default.ErrorDocument));
+        }
+
+        return agent.TryAddIntercept(intercept)
+            ? (201, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus))
+            : (409, "application/json", Json(new ErrorDocument($"duplicate intercept id \"{intercept.Id}\""), AdminJsonContext.Default.ErrorDocument));
+    }
 
     private string RenderMetrics()
     {
@@ -227,7 +261,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
     private static async ValueTask WriteAsync(PipeWriter output, int status, string contentType, string body, bool close)
     {
         byte[] payload = Encoding.UTF8.GetBytes(body);
-        string reason = status switch { 200 => "OK", 400 => "Bad Request", 401 => "Unauthorized", 404 => "Not Found", 405 => "Method Not Allowed", _ => "Service Unavailable" };
+        string reason = status switch { 200 => "OK", 201 => "Created", 409 => "Conflict", 400 => "Bad Request", 401 => "Unauthorized", 404 => "Not Found", 405 => "Method Not Allowed", _ => "Service Unavailable" };
         string head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: {contentType}\r\nContent-Length: {payload.Length}\r\nCache-Control: no-store\r\n{(close ? "Connection: close\r\n" : string.Empty)}\r\n";
         output.Write(Encoding.ASCII.GetBytes(head));
         output.Write(payload);

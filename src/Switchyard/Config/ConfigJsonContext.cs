@@ -10,4 +10,5 @@ namespace Switchyard.Config;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true)]
 [JsonSerializable(typeof(AgentConfig))]
+[JsonSerializable(typeof(InterceptConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;

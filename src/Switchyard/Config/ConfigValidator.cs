@@ -256,7 +256,8 @@ internal sealed class ConfigValidator(string file)
         return PemLoader.LoadTrustRoots(paths);
     }
 
-    private InterceptSettings ValidateIntercept(InterceptConfig c, string at, List<PortSettings> ports, List<InterceptSettings> earlier)
+    /// <summary>One intercept (config file or POST /v1/intercepts) against the ports and the intercepts already there.</summary>
+    internal InterceptSettings ValidateIntercept(InterceptConfig c, string at, IReadOnlyList<PortSettings> ports, IEnumerable<InterceptSettings> earlier)
     {
         if (string.IsNullOrEmpty(c.Id))
         {

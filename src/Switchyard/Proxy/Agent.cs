@@ -23,7 +23,12 @@ internal sealed class Agent : IAsyncDisposable
         _logger = loggers.CreateLogger("Switchyard.Agent");
         Ports = settings.Ports.Select(p => new PortRuntime(p, loggers.CreateLogger("Switchyard.Detection"))).ToList();
         Routes = new Routing.RouteTableHolder(Routing.RouteTable.Create(settings.Intercepts.Select(i => i.Rule)));
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(settings, loggers.CreateLogger("Switchyard.Upstream")), Routes, loggers.CreateLogger("Switchyard.Connection"));
+        foreach (InterceptSettings intercept in settings.Intercepts)
+        {
+            Intercepts[intercept.Id] = intercept;
+        }
+
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(id => Intercepts.GetValueOrDefault(id), loggers.CreateLogger("Switchyard.Upstream")), Routes, loggers.CreateLogger("Switchyard.Connection"));
     }
 
     public AgentSettings Settings { get; }
@@ -34,6 +39,35 @@ internal sealed class Agent : IAsyncDisposable
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
+
+    /// <summary>The live intercepts with their delivery settings (config ones plus those added through the admin API).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, InterceptSettings> Intercepts { get; } = new(StringComparer.Ordinal);
+
+    private readonly Lock _interceptsLock = new();
+
+    /// <summary>Adds an intercept (admin API); false when the id is taken. Takes effect for the next request.</summary>
+    public bool TryAddIntercept(InterceptSettings intercept)
+    {
+        lock (_interceptsLock)
+        {
+            if (!Routes.TryAdd(intercept.Rule))
+            {
+                return false;
+            }
+
+            Intercepts[intercept.Id] = intercept;
+            return true;
+        }
+    }
+
+    public bool RemoveIntercept(string id)
+    {
+        lock (_interceptsLock)
+        {
+            Intercepts.TryRemove(id, out _);
+            return Routes.Remove(id);
+        }
+    }
 
     public Metrics Metrics { get; } = new();
 

@@ -236,9 +236,40 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         // Parse HTTP/1 when the caller chose http/1.1, or chose nothing on a port that carries HTTP/1 or has routes;
         // otherwise (h2, or unknown bytes) forward opaquely.
         bool http1 = context.Alpn == SslApplicationProtocol.Http11
-            || (context.Alpn == default && (port.Detector.Protocol.Http == HttpDetection.Http1 || routes.Snapshot.ForPort(settings.Name).HasFilteredRules));
+            || (context.Alpn == default && (port.Detector.Protocol.Http != HttpDetection.Unknown || routes.Snapshot.ForPort(settings.Name).HasFilteredRules)
+                && !await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false));
         IConnectionProcessor processor = http1 ? _http1 : OpaqueProcessor.Instance;
         return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Without ALPN the caller's first decrypted bytes tell HTTP/2 prior knowledge (RFC 9113 §3.3 preface) from
+    /// HTTP/1; nothing is consumed.
+    /// </summary>
+    private static async ValueTask<bool> StartsWithH2PrefaceAsync(Channel channel)
+    {
+        while (true)
+        {
+            System.IO.Pipelines.ReadResult read = await channel.Input.ReadAsync().ConfigureAwait(false);
+            System.Buffers.ReadOnlySequence<byte> buffer = read.Buffer;
+            int n = (int)Math.Min(buffer.Length, PrefaceStartLength);
+            bool matches = IsPrefixOfPreface(buffer.Slice(0, n));
+            bool decided = n == PrefaceStartLength || read.IsCompleted || !matches;
+            channel.Input.AdvanceTo(buffer.Start, decided ? buffer.Start : buffer.End);
+            if (decided)
+            {
+                return matches && n == PrefaceStartLength;
+            }
+        }
+    }
+
+    private const int PrefaceStartLength = 16; // "PRI * HTTP/2.0\r\n"
+
+    private static bool IsPrefixOfPreface(in System.Buffers.ReadOnlySequence<byte> head)
+    {
+        Span<byte> bytes = stackalloc byte[PrefaceStartLength];
+        System.Buffers.BuffersExtensions.CopyTo(head, bytes);
+        return "PRI * HTTP/2.0\r\n"u8.StartsWith(bytes[..(int)head.Length]);
     }
 
     private const int NothingArrived = -2;

@@ -10,7 +10,7 @@ using Switchyard.Transport;
 namespace Switchyard.Proxy;
 
 /// <summary>Opens connections to destinations: the app (plain or re-encrypted per upstreamTls).</summary>
-internal sealed class UpstreamConnector(Config.AgentSettings settings, ILogger logger)
+internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -83,7 +83,7 @@ internal sealed class UpstreamConnector(Config.AgentSettings settings, ILogger l
             return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
         }
 
-        bool plaintext = settings.Intercepts.FirstOrDefault(i => i.Id == intercept.Id)?.Plaintext ?? false;
+        bool plaintext = intercepts(intercept.Id)?.Plaintext ?? false;
         if (plaintext || !context.DownstreamIsTls)
         {
             return (socket, null);
