@@ -77,6 +77,42 @@ public sealed class AdminInterceptApiTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    [Fact]
+    public async Task ExplainSaysWhichRouteARequestWouldTakeAndWhy()
+    {
+        using var dir = new TempDir();
+        await using var echo = TcpTestServer.StartEcho();
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), AgentConfig.Port("web", Ports.GetFreeTcpPort(), echo.Port));
+        config["intercepts"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "alice",
+            ["port"] = "web",
+            ["match"] = new JsonObject { ["all"] = new JsonArray(
+                new JsonObject { ["header"] = "x-dev", ["exact"] = "alice" },
+                new JsonObject { ["path"] = new JsonObject { ["prefix"] = "/api/" } }) },
+            ["target"] = "127.0.0.1:18080",
+        });
+        await using var agent = await AgentProcess.StartAsync(output, dir, config);
+
+        async Task<JsonNode> Explain(string json)
+        {
+            using var response = await Admin.PostAsync(agent.AdminUri("/v1/explain"), new StringContent(json, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        }
+
+        JsonNode hit = await Explain("{\"method\":\"GET\",\"path\":\"/api/x?q=1\",\"headers\":{\"X-Dev\":\"alice\"}}");
+        Assert.Equal("intercept", hit["route"]!.GetValue<string>());
+        Assert.Equal("alice", hit["intercept"]!.GetValue<string>());
+
+        JsonNode miss = await Explain("{\"method\":\"GET\",\"path\":\"/other\",\"headers\":{\"x-dev\":\"alice\"}}");
+        Assert.Equal("app", miss["route"]!.GetValue<string>());
+        Assert.False(miss["rules"]![0]!["matched"]!.GetValue<bool>());
+        JsonNode failed = miss["rules"]![0]!["filter"]!["children"]![1]!;
+        Assert.Equal("path prefix \"/api/\"", failed["condition"]!.GetValue<string>());
+        Assert.False(failed["matched"]!.GetValue<bool>());
+    }
+
     [Theory]
     [InlineData("{\"id\":\"x\",\"port\":\"web\",\"target\":\"127.0.0.1:1\",\"match\":{\"header\":\"x-dev\",\"regex\":\"(a)\\\\1\"}}", "$.match.regex")]
     [InlineData("{\"id\":\"x\",\"port\":\"nope\",\"target\":\"127.0.0.1:1\"}", "$.port")]

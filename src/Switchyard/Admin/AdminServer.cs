@@ -92,11 +92,12 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             ("GET", "/v1/status") => (200, "application/json", Json(Status(), AdminJsonContext.Default.StatusDocument)),
             ("GET", "/v1/intercepts") => (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus)),
             ("POST", "/v1/intercepts") => AddIntercept(request.Body),
+            ("POST", "/v1/explain") => Explain(request.Body),
             ("DELETE", _) when path.StartsWith("/v1/intercepts/", StringComparison.Ordinal) && path.Length > "/v1/intercepts/".Length =>
                 agent.RemoveIntercept(Uri.UnescapeDataString(path["/v1/intercepts/".Length..]))
                     ? (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus))
                     : (404, "application/json", Json(new ErrorDocument($"no intercept \"{Uri.UnescapeDataString(path["/v1/intercepts/".Length..])}\""), AdminJsonContext.Default.ErrorDocument)),
-            (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts") => MethodNotAllowed(request.Method, path),
+            (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts" or "/v1/explain") => MethodNotAllowed(request.Method, path),
             _ when path.StartsWith("/v1/intercepts/", StringComparison.Ordinal) => MethodNotAllowed(request.Method, path),
             _ => (404, "application/json", Json(new ErrorDocument($"no such endpoint: {path}"), AdminJsonContext.Default.ErrorDocument)),
         };
@@ -145,6 +146,71 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
     private List<InterceptStatus> Intercepts() =>
         agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal)
             .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen, Routed: i.Rule.Mode == Routing.InterceptMode.Intercept)).ToList();
+
+    /// <summary>
+    /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}} -> which route
+    /// the request would take on that port (default: the first port) and why, rule by rule.
+    /// </summary>
+    private (int, string, string) Explain(byte[] body)
+    {
+        string port;
+        Routing.RequestView view;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(body);
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return BadRequest("$: expected an object with method, path and headers");
+            }
+
+            port = root.TryGetProperty("port", out JsonElement p) ? p.GetString() ?? string.Empty : agent.Settings.Ports[0].Name;
+            if (!agent.Settings.Ports.Any(s => s.Name == port))
+            {
+                return BadRequest($"$.port: no port named \"{port}\"");
+            }
+
+            string method = root.TryGetProperty("method", out JsonElement m) ? m.GetString() ?? "GET" : "GET";
+            string path = root.TryGetProperty("path", out JsonElement t) ? t.GetString() ?? "/" : "/";
+            var headers = new List<KeyValuePair<string, string>>();
+            if (root.TryGetProperty("headers", out JsonElement h))
+            {
+                if (h.ValueKind != JsonValueKind.Object)
+                {
+                    return BadRequest("$.headers: expected an object of name: value");
+                }
+
+                foreach (JsonProperty header in h.EnumerateObject())
+                {
+                    if (header.Value.ValueKind == JsonValueKind.Array)
+                    {
+                        headers.AddRange(header.Value.EnumerateArray().Select(v => KeyValuePair.Create(header.Name, v.GetString() ?? string.Empty)));
+                    }
+                    else
+                    {
+                        headers.Add(KeyValuePair.Create(header.Name, header.Value.GetString() ?? string.Empty));
+                    }
+                }
+            }
+
+            view = new Routing.RequestView(method, path, headers);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return BadRequest($"request body: {e.Message}");
+        }
+
+        var output = new System.IO.MemoryStream();
+        using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            agent.Routes.Snapshot.Explain(view, port).WriteTo(writer);
+        }
+
+        return (200, "application/json", Encoding.UTF8.GetString(output.ToArray()) + "\n");
+    }
+
+    private static (int, string, string) BadRequest(string message) =>
+        (400, "application/json", Json(new ErrorDocument(message), AdminJsonContext.Default.ErrorDocument));
 
     /// <summary>POST /v1/intercepts: one intercept object, validated like the config file (errors name the JSON path).</summary>
     private (int, string, string) AddIntercept(byte[] body)
