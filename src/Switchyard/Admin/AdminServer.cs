@@ -145,7 +145,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 
     private List<InterceptStatus> Intercepts() =>
         agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal)
-            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen, Routed: i.Rule.Mode == Routing.InterceptMode.Intercept)).ToList();
+            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)).ToList();
 
     /// <summary>
     /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}} -> which route
@@ -297,6 +297,21 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             if (agent.CertificateExpirySeconds(p) is double seconds)
             {
                 PortMetrics.Line(sb, "switchyard_certificate_expiry_seconds", $"port=\"{PortMetrics.Escape(p.Settings.Name)}\"", (long)seconds);
+            }
+        }
+
+        Family(sb, "switchyard_wiretap_copies_total", "counter", "Request copies a wiretap answered, by wiretap id.");
+        foreach ((string tap, long v) in agent.Wiretaps.Delivered.Snapshot())
+        {
+            PortMetrics.Line(sb, "switchyard_wiretap_copies_total", $"wiretap=\"{PortMetrics.Escape(tap)}\"", v);
+        }
+
+        Family(sb, "switchyard_wiretap_drops_total", "counter", "Request copies dropped (queue_full, body_too_large, tap_unreachable, tap_error), by wiretap id and reason.");
+        foreach ((string tap, LabeledCounter drops) in agent.Wiretaps.Drops.OrderBy(d => d.Key, StringComparer.Ordinal))
+        {
+            foreach ((string reason, long v) in drops.Snapshot())
+            {
+                PortMetrics.Line(sb, "switchyard_wiretap_drops_total", $"wiretap=\"{PortMetrics.Escape(tap)}\",reason=\"{reason}\"", v);
             }
         }
 

@@ -22,7 +22,7 @@ internal sealed record ProbeStatus(string State, int Attempts, string? LastError
 
 internal sealed record ConnectionStatus(long Active, long Total);
 
-internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen, bool Routed);
+internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen);
 
 internal sealed record ErrorDocument(string Error);
 

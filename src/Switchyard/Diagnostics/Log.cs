@@ -27,9 +27,6 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "stopped after {uptimeSeconds} s")]
     public static partial void Stopped(this ILogger logger, long uptimeSeconds);
 
-    [ZLoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "wiretap {id} on port {port} is configured, but wiretap copies are not part of this version: nothing is copied")]
-    public static partial void InterceptNotRouted(this ILogger logger, string id, string port);
-
     [ZLoggerMessage(EventId = 1008, Level = LogLevel.Critical, Message = "cannot listen on {listen} for port {port}: {reason}")]
     public static partial void ListenFailed(this ILogger logger, string port, string listen, string reason);
 
@@ -54,6 +51,9 @@ internal static partial class Log
 
     [ZLoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: intercept {intercept} target {target} unavailable ({reason}); failing open to the app")]
     public static partial void InterceptFailedOpen(this ILogger logger, long connection, string port, string intercept, string target, string reason);
+
+    [ZLoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "wiretap {tap} ({target}) failed: {reason}; copies are dropped and counted until it answers again")]
+    public static partial void WiretapFailed(this ILogger logger, string tap, string target, string reason);
 
     // 3xxx: TLS
     [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]

@@ -28,7 +28,9 @@ internal sealed class Agent : IAsyncDisposable
             Intercepts[intercept.Id] = intercept;
         }
 
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(id => Intercepts.GetValueOrDefault(id), loggers.CreateLogger("Switchyard.Upstream")), Routes, loggers.CreateLogger("Switchyard.Connection"));
+        Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
+        Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap"));
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream")), Routes, Wiretaps, loggers.CreateLogger("Switchyard.Connection"));
     }
 
     public AgentSettings Settings { get; }
@@ -39,6 +41,9 @@ internal sealed class Agent : IAsyncDisposable
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
+
+    /// <summary>Wiretap queues and senders, with their delivered and dropped counts.</summary>
+    public Upstream.Wiretaps Wiretaps { get; }
 
     /// <summary>The live intercepts with their delivery settings (config ones plus those added through the admin API).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, InterceptSettings> Intercepts { get; } = new(StringComparer.Ordinal);
@@ -80,11 +85,6 @@ internal sealed class Agent : IAsyncDisposable
     {
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
         CheckCertificates();
-        foreach (InterceptSettings intercept in Settings.Intercepts.Where(i => i.Rule.Mode == Routing.InterceptMode.Wiretap))
-        {
-            _logger.InterceptNotRouted(intercept.Id, intercept.Port);
-        }
-
         foreach (PortRuntime port in Ports)
         {
             try

@@ -15,7 +15,7 @@ namespace Switchyard.Proxy;
 /// Takes each accepted connection through the layers: decide raw or terminate, TLS handshake with the caller,
 /// then hand the (decrypted) channel to the processor, and record why the connection ended.
 /// </summary>
-internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, ILogger logger)
+internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps, ILogger logger)
 {
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -23,7 +23,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, logger);
+    private readonly Http1Processor _http1 = new(routes, wiretaps, logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)

@@ -14,8 +14,79 @@ namespace Switchyard.Proxy;
 /// or app), forwards head and body (streamed, re-framed), then relays the response. Consecutive requests on one
 /// connection may go to different destinations; a route change closes the previous upstream connection.
 /// </summary>
-internal sealed class Http1Processor(RouteTableHolder routes, ILogger logger) : IConnectionProcessor
+internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, ILogger logger) : IConnectionProcessor
 {
+    /// <summary>Counts request body bytes and, when wiretaps want a copy, keeps one (up to the copy limit).</summary>
+    private sealed class RequestBody : IBodyObserver
+    {
+        private readonly ConnectionContext _context;
+        private ArrayBufferWriter<byte>? _copy;
+
+        private RequestBody(ConnectionContext context, bool copy)
+        {
+            _context = context;
+            _copy = copy ? new ArrayBufferWriter<byte>() : null;
+        }
+
+        public bool TooLarge { get; private set; }
+
+        public ReadOnlyMemory<byte> Copy => _copy?.WrittenMemory ?? default;
+
+        public static RequestBody CountOnly(ConnectionContext context) => new(context, copy: false);
+
+        public static RequestBody ForCopy(ConnectionContext context) => new(context, copy: true);
+
+        public void OnData(in ReadOnlySequence<byte> data)
+        {
+            _context.AddIn(data.Length);
+            if (_copy is null)
+            {
+                return;
+            }
+
+            if (_copy.WrittenCount + data.Length > Upstream.Wiretaps.MaxBodyCopy)
+            {
+                TooLarge = true;
+                _copy = null;
+                return;
+            }
+
+            foreach (ReadOnlyMemory<byte> segment in data)
+            {
+                _copy.Write(segment.Span);
+            }
+        }
+    }
+
+    private sealed class ResponseBody(ConnectionContext context) : IBodyObserver
+    {
+        public void OnData(in ReadOnlySequence<byte> data) => context.AddOut(data.Length);
+    }
+
+    /// <summary>Hands each matching wiretap a copy of the request just forwarded (never waits for a tap).</summary>
+    private void OfferCopies(ConnectionContext context, Http1RequestHead request, RequestBody body, IReadOnlyList<InterceptRule> taps)
+    {
+        if (body.TooLarge)
+        {
+            foreach (InterceptRule tap in taps)
+            {
+                wiretaps.Drop(tap.Id, "body_too_large");
+            }
+
+            return;
+        }
+
+        var bytes = new ArrayBufferWriter<byte>(512 + body.Copy.Length);
+        BodyKind framing = request.BodyKind == BodyKind.None ? BodyKind.None : BodyKind.ContentLength;
+        Http1HeadWriter.WriteRequestHead(bytes, request, framing, body.Copy.Length);
+        bytes.Write(body.Copy.Span);
+        var copy = new Upstream.WiretapCopy(bytes.WrittenSpan.ToArray(), context.DownstreamIsTls, context.Sni);
+        foreach (InterceptRule tap in taps)
+        {
+            wiretaps.Offer(tap, copy);
+        }
+    }
+
     private const string AppDestination = "";
 
     public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
@@ -74,7 +145,13 @@ internal sealed class Http1Processor(RouteTableHolder routes, ILogger logger) : 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
                 Http1HeadWriter.WriteRequestHead(upstream.Output, request, forwardUpgrade: request.IsUpgrade && !request.IsH2cUpgrade);
                 await upstream.Output.FlushAsync().ConfigureAwait(false);
-                await CopyBodyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, context, toApp: true).ConfigureAwait(false);
+                IReadOnlyList<InterceptRule> taps = decision.Wiretaps;
+                RequestBody observer = taps.Count > 0 ? RequestBody.ForCopy(context) : RequestBody.CountOnly(context);
+                await Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).ConfigureAwait(false);
+                if (taps.Count > 0)
+                {
+                    OfferCopies(context, request, observer, taps);
+                }
 
                 // Response: interim 1xx heads are passed on; 101 turns the connection into a tunnel.
                 while (true)
@@ -107,7 +184,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, ILogger logger) : 
                 bool keepAlive = request.KeepAlive && response.KeepAlive && response.BodyKind != BodyKind.UntilClose;
                 Http1HeadWriter.WriteResponseHead(downstream.Output, response, connectionClose: !keepAlive);
                 await downstream.Output.FlushAsync().ConfigureAwait(false);
-                await CopyBodyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, context, toApp: false).ConfigureAwait(false);
+                await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
                 if (!keepAlive)
                 {
                     await downstream.CloseOutputAsync().ConfigureAwait(false);
@@ -205,108 +282,6 @@ internal sealed class Http1Processor(RouteTableHolder routes, ILogger logger) : 
             {
                 return false;
             }
-        }
-    }
-
-    /// <summary>Streams one body: never buffered whole; chunked bodies are decoded and re-encoded (trailers kept).</summary>
-    private static async ValueTask CopyBodyAsync(PipeReader input, PipeWriter output, BodyKind kind, long length, ChunkedDecoder chunked, ConnectionContext context, bool toApp)
-    {
-        switch (kind)
-        {
-            case BodyKind.ContentLength:
-                long remaining = length;
-                while (remaining > 0)
-                {
-                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                    ReadOnlySequence<byte> buffer = read.Buffer;
-                    ReadOnlySequence<byte> take = buffer.Slice(0, Math.Min(remaining, buffer.Length));
-                    Write(output, take);
-                    remaining -= take.Length;
-                    Count(context, take.Length, toApp);
-                    input.AdvanceTo(take.End);
-                    await output.FlushAsync().ConfigureAwait(false);
-                    if (remaining > 0 && read.IsCompleted)
-                    {
-                        throw new IOException($"the body ended {remaining} bytes early");
-                    }
-                }
-
-                break;
-
-            case BodyKind.Chunked:
-                chunked.Reset();
-                while (true)
-                {
-                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                    ReadOnlySequence<byte> buffer = read.Buffer;
-                    ChunkedReadStatus status;
-                    try
-                    {
-                        while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
-                        {
-                            ChunkedEncoder.WriteChunk(output, data);
-                            Count(context, data.Length, toApp);
-                        }
-
-                        if (status == ChunkedReadStatus.Completed)
-                        {
-                            ChunkedEncoder.WriteLastChunk(output, chunked.Trailers);
-                        }
-                    }
-                    finally
-                    {
-                        input.AdvanceTo(buffer.Start, buffer.End);
-                    }
-
-                    await output.FlushAsync().ConfigureAwait(false);
-                    if (status == ChunkedReadStatus.Completed)
-                    {
-                        break;
-                    }
-
-                    if (read.IsCompleted)
-                    {
-                        throw new IOException("the chunked body ended before its last chunk");
-                    }
-                }
-
-                break;
-
-            case BodyKind.UntilClose:
-                while (true)
-                {
-                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                    Write(output, read.Buffer);
-                    Count(context, read.Buffer.Length, toApp);
-                    input.AdvanceTo(read.Buffer.End);
-                    await output.FlushAsync().ConfigureAwait(false);
-                    if (read.IsCompleted)
-                    {
-                        break;
-                    }
-                }
-
-                break;
-        }
-    }
-
-    private static void Write(PipeWriter output, in ReadOnlySequence<byte> data)
-    {
-        foreach (ReadOnlyMemory<byte> segment in data)
-        {
-            output.Write(segment.Span);
-        }
-    }
-
-    private static void Count(ConnectionContext context, long n, bool toApp)
-    {
-        if (toApp)
-        {
-            context.AddIn(n);
-        }
-        else
-        {
-            context.AddOut(n);
         }
     }
 

@@ -84,9 +84,39 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         }
 
         bool plaintext = intercepts(intercept.Id)?.Plaintext ?? false;
-        if (plaintext || !context.DownstreamIsTls)
+        try
         {
-            return (socket, null);
+            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host).ConfigureAwait(false), null);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            return (null, $"TLS to the target failed: {Innermost(e)}");
+        }
+    }
+
+    /// <summary>Dials a developer-side destination (target or wiretap); null when it cannot be reached.</summary>
+    public static async Task<Channel?> DialAsync(string host, int port, bool tls, string serverName)
+    {
+        try
+        {
+            SocketChannel socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+            return await UpgradeAsync(socket, tls, serverName).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or TimeoutException or AuthenticationException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// TLS toward a developer-side destination: anonymous, offering http/1.1, not verifying the certificate
+    /// (delivery without trustRoots). Disposes the socket when the handshake fails.
+    /// </summary>
+    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName)
+    {
+        if (!tls)
+        {
+            return socket;
         }
 
         var ssl = new SslStream(socket.AsStream(), leaveInnerStreamOpen: true);
@@ -95,18 +125,18 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
             var options = new SslClientAuthenticationOptions
             {
-                TargetHost = context.Sni ?? host,
+                TargetHost = serverName,
                 ApplicationProtocols = [SslApplicationProtocol.Http11],
-                RemoteCertificateValidationCallback = static (_, _, _, _) => true, // delivery without trustRoots does not verify
+                RemoteCertificateValidationCallback = static (_, _, _, _) => true,
             };
             await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
-            return (new TlsChannel(ssl, socket), null);
+            return new TlsChannel(ssl, socket);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch
         {
             await ssl.DisposeAsync().ConfigureAwait(false);
             await socket.DisposeAsync().ConfigureAwait(false);
-            return (null, $"TLS to the target failed: {Innermost(e)}");
+            throw;
         }
     }
 

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Switchyard.Http1;
+
+/// <summary>Sees every body byte as it passes (counting, wiretap copies).</summary>
+internal interface IBodyObserver
+{
+    void OnData(in ReadOnlySequence<byte> data);
+}
+
+/// <summary>Moves one message body from a reader to a writer (or nowhere), streamed, never buffered whole.</summary>
+internal static class Http1Bodies
+{
+    /// <summary>
+    /// Copies a body of the given framing. Content-Length bodies are copied as they are; chunked bodies are decoded
+    /// and re-encoded chunk by chunk (trailers kept); until-close bodies run to the end of the input.
+    /// <paramref name="output"/> null discards the body.
+    /// </summary>
+    public static async ValueTask CopyAsync(PipeReader input, PipeWriter? output, BodyKind kind, long length, ChunkedDecoder chunked, IBodyObserver? observer)
+    {
+        switch (kind)
+        {
+            case BodyKind.ContentLength:
+                long remaining = length;
+                while (remaining > 0)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
+                    Emit(output, observer, take);
+                    remaining -= take.Length;
+                    input.AdvanceTo(take.End);
+                    await FlushAsync(output).ConfigureAwait(false);
+                    if (remaining > 0 && read.IsCompleted)
+                    {
+                        throw new IOException($"the body ended {remaining} bytes early");
+                    }
+                }
+
+                break;
+
+            case BodyKind.Chunked:
+                chunked.Reset();
+                while (true)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> buffer = read.Buffer;
+                    ChunkedReadStatus status;
+                    try
+                    {
+                        while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
+                        {
+                            observer?.OnData(data);
+                            if (output is not null)
+                            {
+                                ChunkedEncoder.WriteChunk(output, data);
+                            }
+                        }
+
+                        if (status == ChunkedReadStatus.Completed && output is not null)
+                        {
+                            ChunkedEncoder.WriteLastChunk(output, chunked.Trailers);
+                        }
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(buffer.Start, buffer.End);
+                    }
+
+                    await FlushAsync(output).ConfigureAwait(false);
+                    if (status == ChunkedReadStatus.Completed)
+                    {
+                        break;
+                    }
+
+                    if (read.IsCompleted)
+                    {
+                        throw new IOException("the chunked body ended before its last chunk");
+                    }
+                }
+
+                break;
+
+            case BodyKind.UntilClose:
+                while (true)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    Emit(output, observer, read.Buffer);
+                    input.AdvanceTo(read.Buffer.End);
+                    await FlushAsync(output).ConfigureAwait(false);
+                    if (read.IsCompleted)
+                    {
+                        break;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static void Emit(PipeWriter? output, IBodyObserver? observer, in ReadOnlySequence<byte> data)
+    {
+        observer?.OnData(data);
+        if (output is null)
+        {
+            return;
+        }
+
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            output.Write(segment.Span);
+        }
+    }
+
+    private static ValueTask<FlushResult> FlushAsync(PipeWriter? output) => output?.FlushAsync() ?? default;
+}

@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Switchyard.Diagnostics;
+using Switchyard.Http1;
+using Switchyard.Proxy;
+using Switchyard.Routing;
+using Switchyard.Transport;
+
+namespace Switchyard.Upstream;
+
+/// <summary>One request copy for a wiretap: the forwarded head (re-framed with Content-Length) and the whole body.</summary>
+internal sealed record WiretapCopy(byte[] Request, bool Tls, string? Sni);
+
+/// <summary>
+/// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue,
+/// a body over the copy limit or a tap that is down drops the copy and counts it. The real request never waits
+/// for a tap: offering a copy is a non-blocking TryWrite.
+/// </summary>
+internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
+{
+    public const int QueueCapacity = 256;
+    public const int MaxBodyCopy = 1024 * 1024;
+
+    private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
+
+    /// <summary>Drops by tap id and reason (queue_full, body_too_large, tap_unreachable, tap_error).</summary>
+    public ConcurrentDictionary<string, LabeledCounter> Drops { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Copies delivered (a response was read from the tap), by tap id.</summary>
+    public LabeledCounter Delivered { get; } = new();
+
+    public void Drop(string tap, string reason) => Drops.GetOrAdd(tap, static _ => new LabeledCounter()).Increment(reason);
+
+    public void Offer(InterceptRule tap, WiretapCopy copy)
+    {
+        System.Threading.Channels.Channel<WiretapCopy> queue = _queues.GetOrAdd(tap.Id, id =>
+        {
+            var created = System.Threading.Channels.Channel.CreateBounded<WiretapCopy>(new System.Threading.Channels.BoundedChannelOptions(QueueCapacity)
+            {
+                FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait, // with TryWrite: "full" is reported, never waited for
+                SingleReader = true,
+            });
+            _ = Task.Run(() => SendLoopAsync(tap, created.Reader));
+            return created;
+        });
+        if (!queue.Writer.TryWrite(copy))
+        {
+            Drop(tap.Id, "queue_full");
+        }
+    }
+
+    private async Task SendLoopAsync(InterceptRule tap, System.Threading.Channels.ChannelReader<WiretapCopy> queue)
+    {
+        using var response = new Http1ResponseHead();
+        using var chunked = new ChunkedDecoder();
+        Channel? connection = null;
+        await foreach (WiretapCopy copy in queue.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                connection ??= await ConnectAsync(tap, copy).ConfigureAwait(false);
+                if (connection is null)
+                {
+                    Drop(tap.Id, "tap_unreachable");
+                    continue;
+                }
+
+                await connection.Output.WriteAsync(copy.Request).ConfigureAwait(false);
+                bool? keepAlive = await DiscardResponseAsync(connection.Input, response, chunked).ConfigureAwait(false);
+                if (keepAlive is null)
+                {
+                    throw new IOException("the tap closed the connection without answering");
+                }
+
+                Delivered.Increment(tap.Id);
+                if (keepAlive == false)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    connection = null;
+                }
+            }
+            catch (Exception e) when (e is IOException or Http1ParseException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                Drop(tap.Id, "tap_error");
+                logger.WiretapFailed(tap.Id, tap.Target ?? "-", e.Message);
+                if (connection is not null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    connection = null;
+                }
+            }
+        }
+    }
+
+    private async Task<Channel?> ConnectAsync(InterceptRule tap, WiretapCopy copy)
+    {
+        if (tap.Target is null || !Config.Endpoints.TryParseHostPort(tap.Target, out string host, out int port))
+        {
+            return null;
+        }
+
+        bool plaintext = intercepts(tap.Id)?.Plaintext ?? false;
+        return await UpstreamConnector.DialAsync(host, port, tls: copy.Tls && !plaintext, copy.Sni ?? host).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one response (head and body) and throws it away: whether the connection stays open, null when the tap closed first.</summary>
+    private static async ValueTask<bool?> DiscardResponseAsync(PipeReader input, Http1ResponseHead response, ChunkedDecoder chunked)
+    {
+        while (true)
+        {
+            response.Reset();
+            while (true)
+            {
+                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                bool done = false;
+                try
+                {
+                    done = Http1Parser.TryReadResponseHead(ref buffer, response, "POST");
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, done ? buffer.Start : buffer.End);
+                }
+
+                if (done)
+                {
+                    break;
+                }
+
+                if (read.IsCompleted)
+                {
+                    return null;
+                }
+            }
+
+            if (!response.IsInterim)
+            {
+                break;
+            }
+        }
+
+        await Http1Bodies.CopyAsync(input, null, response.BodyKind, response.ContentLength, chunked, null).ConfigureAwait(false);
+        return response.KeepAlive && response.BodyKind != BodyKind.UntilClose;
+    }
+}
