@@ -102,6 +102,7 @@ public sealed class KestrelApp : IAsyncDisposable
             .Append("scheme=").Append(request.Scheme).Append('\n')
             .Append("client=").Append(context.Connection.ClientCertificate?.Subject ?? "none").Append('\n')
             .Append("body=").Append(body).Append('\n')
+            .Append("connection=").Append(context.Connection.Id).Append('\n')
             .ToString();
         context.Response.ContentType = "text/plain";
         await context.Response.WriteAsync(text, context.RequestAborted);

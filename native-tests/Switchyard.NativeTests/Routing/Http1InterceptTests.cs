@@ -108,6 +108,28 @@ public sealed class Http1InterceptTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SeparateCallersReuseOnePooledConnectionToTheAppAndToTheTarget()
+    {
+        await using var env = await StartAsync(developerUp: true);
+        var appConnections = new HashSet<string>();
+        var developerConnections = new HashSet<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            // Each curl run is a new caller connection (new TLS handshake with the agent).
+            var toApp = await Curl.HttpsAsync(env.Listen, $"/n/{i}", "--cacert", env.Pem.CaCert, "--http1.1");
+            var toDeveloper = await Curl.HttpsAsync(env.Listen, $"/api/{i}", "--cacert", env.Pem.CaCert, "--http1.1", "-H", "x-dev: alice");
+            Assert.StartsWith("app=the-app\n", toApp.Body, StringComparison.Ordinal);
+            Assert.StartsWith("app=alice-laptop\n", toDeveloper.Body, StringComparison.Ordinal);
+            appConnections.Add(toApp.Body.Split('\n').Single(l => l.StartsWith("connection=", StringComparison.Ordinal)));
+            developerConnections.Add(toDeveloper.Body.Split('\n').Single(l => l.StartsWith("connection=", StringComparison.Ordinal)));
+        }
+
+        Assert.Single(appConnections);
+        Assert.Single(developerConnections);
+        await env.Agent.WaitForMetricAsync("switchyard_connections_total", [("port", "web"), ("path", "terminate")], v => v == 8, "== 8 caller connections");
+    }
+
+    [Fact]
     public async Task AnUnreachableTargetFailsOpenToTheAppAndIsCounted()
     {
         await using var env = await StartAsync(developerUp: false, failOpen: true);

@@ -23,7 +23,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, wiretaps, logger);
+    private readonly Http1Processor _http1 = new(routes, wiretaps, new Upstream.ConnectionPool(), logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)

@@ -14,8 +14,17 @@ namespace Switchyard.Proxy;
 /// or app), forwards head and body (streamed, re-framed), then relays the response. Consecutive requests on one
 /// connection may go to different destinations; a route change closes the previous upstream connection.
 /// </summary>
-internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, ILogger logger) : IConnectionProcessor
+internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, ILogger logger) : IConnectionProcessor
 {
+    /// <summary>
+    /// Connections are interchangeable only for the same destination and the same TLS identity toward it
+    /// (SNI and ALPN come from the caller).
+    /// </summary>
+    private static string PoolKey(ConnectionContext context, InterceptRule? intercept) =>
+        intercept is null
+            ? $"app|{context.Port.Settings.Name}|{context.DownstreamIsTls}|{context.Sni}|{context.Alpn}"
+            : $"target|{intercept.Id}|{intercept.Target}|{context.DownstreamIsTls}|{context.Sni}";
+
     /// <summary>Counts request body bytes and, when wiretaps want a copy, keeps one (up to the copy limit).</summary>
     private sealed class RequestBody : IBodyObserver
     {
@@ -96,7 +105,6 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         using var chunked = new ChunkedDecoder();
         var view = new Http1RequestView(request);
         Channel? upstream = null;
-        string? upstreamFor = null;
         try
         {
             while (true)
@@ -119,12 +127,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
                 string destination = intercept?.Id ?? AppDestination;
-                if (upstream is not null && upstreamFor != destination)
-                {
-                    await upstream.DisposeAsync().ConfigureAwait(false);
-                    upstream = null;
-                }
 
+                // A pooled keep-alive connection when one is idle (no new TCP+TLS handshake), else a fresh one.
+                string poolKey = PoolKey(context, intercept);
+                upstream = pool.TryRent(poolKey);
+                bool reused = upstream is not null;
                 if (upstream is null)
                 {
                     (upstream, destination, string? failure) = await ConnectAsync(context, upstreams, intercept).ConfigureAwait(false);
@@ -136,10 +143,10 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                         return destination == AppDestination ? ConnectionEndReason.AppUnreachable : ConnectionEndReason.InterceptUnavailable;
                     }
 
-                    upstreamFor = destination;
-                    context.Upstream = upstream;
+                    poolKey = destination == (intercept?.Id ?? AppDestination) ? poolKey : PoolKey(context, null); // failed open to the app
                 }
 
+                context.Upstream = upstream;
                 context.Port.Metrics.Requests.Increment(destination == AppDestination ? "app" : destination);
 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
@@ -159,6 +166,27 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     response.Reset();
                     if (!await ReadResponseHeadAsync(upstream.Input, response, request.Method).ConfigureAwait(false))
                     {
+                        // A pooled connection the destination closed just as it was reused: a request without a
+                        // body can be replayed on a fresh connection; one whose body was already sent cannot.
+                        if (reused && request.BodyKind == BodyKind.None)
+                        {
+                            await upstream.DisposeAsync().ConfigureAwait(false);
+                            upstream = null;
+                            reused = false;
+                            (upstream, destination, string? failure) = await ConnectAsync(context, upstreams, intercept).ConfigureAwait(false);
+                            if (upstream is null)
+                            {
+                                context.Detail = failure;
+                                await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", failure!).ConfigureAwait(false);
+                                return ConnectionEndReason.AppUnreachable;
+                            }
+
+                            context.Upstream = upstream;
+                            Http1HeadWriter.WriteRequestHead(upstream.Output, request);
+                            await upstream.Output.FlushAsync().ConfigureAwait(false);
+                            continue;
+                        }
+
                         context.Detail = "the destination closed the connection before answering";
                         await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", context.Detail).ConfigureAwait(false);
                         return ConnectionEndReason.UpstreamReset;
@@ -185,6 +213,20 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 Http1HeadWriter.WriteResponseHead(downstream.Output, response, connectionClose: !keepAlive);
                 await downstream.Output.FlushAsync().ConfigureAwait(false);
                 await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
+
+                // The exchange is complete: a keep-alive upstream goes back to the pool for the next request (of
+                // any caller), whatever this caller does next.
+                if (response.KeepAlive && response.BodyKind != BodyKind.UntilClose)
+                {
+                    pool.Return(poolKey, upstream);
+                }
+                else
+                {
+                    await upstream.DisposeAsync().ConfigureAwait(false);
+                }
+
+                upstream = null;
+                context.Upstream = null;
                 if (!keepAlive)
                 {
                     await downstream.CloseOutputAsync().ConfigureAwait(false);

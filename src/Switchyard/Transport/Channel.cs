@@ -23,4 +23,10 @@ public abstract class Channel : IAsyncDisposable
     public abstract void Abort();
 
     public abstract ValueTask DisposeAsync();
+
+    /// <summary>
+    /// For a pooled connection between exchanges: true when the peer has neither closed nor sent anything.
+    /// Must not be called while a read is pending.
+    /// </summary>
+    public abstract bool IsIdleAndOpen();
 }

@@ -81,6 +81,18 @@ public sealed class SocketChannel : Channel
         await Output.CompleteAsync().ConfigureAwait(false); // P.S.U's send loop ends with Shutdown(Send)
     }
 
+    public override bool IsIdleAndOpen()
+    {
+        if (!Input.TryRead(out ReadResult result))
+        {
+            return true; // nothing arrived, not even a FIN
+        }
+
+        bool idle = result.Buffer.IsEmpty && !result.IsCompleted && !result.IsCanceled;
+        Input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+        return idle;
+    }
+
     public override void Abort()
     {
         try

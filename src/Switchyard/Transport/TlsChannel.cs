@@ -31,6 +31,22 @@ public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
 
     public override void Abort() => Transport.Abort();
 
+    /// <summary>No decrypted bytes buffered and nothing (a close_notify, a FIN) arrived on the socket.</summary>
+    public override bool IsIdleAndOpen()
+    {
+        if (_input.TryRead(out ReadResult result))
+        {
+            bool empty = result.Buffer.IsEmpty && !result.IsCompleted;
+            _input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+            if (!empty)
+            {
+                return false;
+            }
+        }
+
+        return Transport.IsIdleAndOpen();
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await _input.CompleteAsync().ConfigureAwait(false);
