@@ -78,6 +78,50 @@ public sealed class AdminInterceptApiTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WithATokenFileEveryV1CallNeedsTheBearerTokenButHealthDoesNot()
+    {
+        using var dir = new TempDir();
+        await using var echo = TcpTestServer.StartEcho();
+        string tokenFile = dir.File("token");
+        await File.WriteAllTextAsync(tokenFile, "s3cret-token\n");
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), AgentConfig.Port("web", Ports.GetFreeTcpPort(), echo.Port));
+        config["admin"]!["tokenFile"] = tokenFile;
+        await using var agent = await AgentProcess.StartAsync(output, dir, config);
+
+        async Task<HttpStatusCode> Get(string path, string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, agent.AdminUri(path));
+            if (token is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
+            using var response = await Admin.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await Get("/v1/status", null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Get("/v1/intercepts", "wrong"));
+        Assert.Equal(HttpStatusCode.OK, await Get("/v1/status", "s3cret-token"));
+        Assert.Equal(HttpStatusCode.OK, await Get("/healthz", null));
+        Assert.Equal(HttpStatusCode.OK, await Get("/readyz", null));
+    }
+
+    [Fact]
+    public async Task AnAdminOnANonLoopbackAddressWithoutATokenFileIsRefusedAtStartup()
+    {
+        using var dir = new TempDir();
+        await using var echo = TcpTestServer.StartEcho();
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), AgentConfig.Port("web", Ports.GetFreeTcpPort(), echo.Port));
+        config["admin"]!["listen"] = "0.0.0.0:" + Ports.GetFreeTcpPort();
+        config["admin"]!.AsObject().Remove("tokenFile");
+        await using var agent = await AgentProcess.StartAsync(output, dir, config, waitUntilReady: false);
+
+        Assert.Equal(2, await agent.WaitForExitAsync(Timeouts.Process));
+        Assert.Contains(agent.StderrLines, l => l.Contains("$.admin.tokenFile", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ExplainSaysWhichRouteARequestWouldTakeAndWhy()
     {
         using var dir = new TempDir();
