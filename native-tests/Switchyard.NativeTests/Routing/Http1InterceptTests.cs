@@ -130,6 +130,46 @@ public sealed class Http1InterceptTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ExpectContinueGetsTheAppsInterimResponseBeforeTheBodyIsSent()
+    {
+        await using var env = await StartAsync(developerUp: true);
+        string file = env.Dir.File("big.bin");
+        await File.WriteAllBytesAsync(file, Enumerable.Range(0, 300_000).Select(i => (byte)('a' + (i % 26))).ToArray());
+
+        // --expect100-timeout 30: if the agent held the 100 back, curl would wait 30 s, and the whole run 15 s at most.
+        var result = await Curl.HttpsAsync(env.Listen, "/upload", "--cacert", env.Pem.CaCert, "--http1.1", "-v",
+            "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", "@" + file);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("HTTP/1.1 100 Continue", result.Process.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("app=the-app\n", result.Body, StringComparison.Ordinal);
+        string sent = await File.ReadAllTextAsync(file);
+        Assert.Contains("body=" + sent + "\n", result.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACallerThatDisconnectsMidBodyAbortsTheExchangeAndTheNextCallerStillGetsAnswers()
+    {
+        await using var env = await StartAsync(developerUp: true);
+        using (var cts = new CancellationTokenSource(Timeouts.Short))
+        {
+            using var socket = await TlsClient.ConnectAsync(env.Listen, cts.Token);
+            await using var tls = await TlsClient.AuthenticateAsync(socket, TestPki.Shared.Ca, cancellationToken: cts.Token);
+            await tls.WriteAsync(Encoding.ASCII.GetBytes("POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\npartial"), cts.Token);
+            await tls.FlushAsync(cts.Token);
+            await Task.Delay(300, cts.Token);
+        } // the caller is gone with 99,993 bytes missing
+
+        await env.Agent.WaitForMetricAsync("switchyard_connections_active", [("port", "web")], v => v == 0, "== 0 (the exchange was torn down)");
+        for (int i = 0; i < 3; i++)
+        {
+            var result = await Curl.HttpsAsync(env.Listen, $"/after/{i}", "--cacert", env.Pem.CaCert, "--http1.1");
+            Assert.True(result.Succeeded, result.ToString());
+            Assert.StartsWith("app=the-app\nmethod=GET\npath=/after/" + i, result.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task AnUnreachableTargetFailsOpenToTheAppAndIsCounted()
     {
         await using var env = await StartAsync(developerUp: false, failOpen: true);

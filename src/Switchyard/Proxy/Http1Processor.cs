@@ -154,10 +154,18 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 await upstream.Output.FlushAsync().ConfigureAwait(false);
                 IReadOnlyList<InterceptRule> taps = decision.Wiretaps;
                 RequestBody observer = taps.Count > 0 ? RequestBody.ForCopy(context) : RequestBody.CountOnly(context);
-                await Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).ConfigureAwait(false);
-                if (taps.Count > 0)
+                // The body flows while the response side listens, so an interim "100 Continue" from the destination
+                // reaches a caller that waits for it before sending its body (Expect: 100-continue).
+                Task requestBody = request.BodyKind == BodyKind.None
+                    ? Task.CompletedTask
+                    : Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).AsTask();
+                if (!requestBody.IsCompleted)
                 {
-                    OfferCopies(context, request, observer, taps);
+                    // A caller that disconnects mid-body must not leave us waiting for an answer that cannot come:
+                    // the upstream exchange is aborted (and that connection never returns to the pool).
+                    Channel exchange = upstream;
+                    _ = requestBody.ContinueWith(static (_, state) => ((Channel)state!).Abort(), exchange, CancellationToken.None,
+                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
 
                 // Response: interim 1xx heads are passed on; 101 turns the connection into a tunnel.
@@ -200,6 +208,14 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     }
 
                     break;
+                }
+
+                // The final response is here; the request body must have been forwarded in full before the
+                // response body uses the (shared) chunked decoder and before the connection can be reused.
+                await requestBody.ConfigureAwait(false);
+                if (taps.Count > 0)
+                {
+                    OfferCopies(context, request, observer, taps);
                 }
 
                 if (response.IsSwitchingProtocols)
