@@ -307,7 +307,18 @@ internal sealed class ConfigValidator(string file)
 
         string portName = ports.First(p => p.Name == c.Port || p.Listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) == c.Port).Name;
         var rule = new Routing.InterceptRule(c.Id!, portName, mode == "wiretap" ? Routing.InterceptMode.Wiretap : Routing.InterceptMode.Intercept, filter, c.Target, c.FailOpen ?? true);
-        return new InterceptSettings(c.Id!, portName, mode, c.Target, c.FailOpen ?? true, rule, c.Delivery?.Plaintext ?? false);
+        DeliveryTlsSettings? tls = null;
+        if (c.Delivery is { } d && (d.TrustRoots is { Count: > 0 } || d.ServerName is not null || d.CertPem is not null || d.KeyPem is not null))
+        {
+            if (d.ServerName is { Length: 0 })
+            {
+                Fail($"{at}.delivery.serverName", "must not be empty (use null for the default)");
+            }
+
+            tls = new DeliveryTlsSettings(LoadRoots(d.TrustRoots, $"{at}.delivery.trustRoots"), d.ServerName, LoadPair(d.CertPem, d.KeyPem, $"{at}.delivery", required: false));
+        }
+
+        return new InterceptSettings(c.Id!, portName, mode, c.Target, c.FailOpen ?? true, rule, c.Delivery?.Plaintext ?? false, tls);
     }
 
     private string? ReadToken(string path)

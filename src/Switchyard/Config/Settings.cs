@@ -59,4 +59,11 @@ public sealed record UpstreamTlsSettings(
 
 /// <param name="Rule">The routing rule (port resolved to the port's name, filter parsed).</param>
 /// <param name="Plaintext">delivery.plaintext: deliver without TLS even when the caller used TLS.</param>
-public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen, Routing.InterceptRule Rule, bool Plaintext);
+/// <param name="Tls">delivery trustRoots/serverName/client certificate; null = anonymous TLS that does not verify.</param>
+public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen, Routing.InterceptRule Rule, bool Plaintext, DeliveryTlsSettings? Tls = null);
+
+/// <summary>TLS toward an intercept target when the intercept names roots, a server name or a client certificate: then the target is verified.</summary>
+public sealed record DeliveryTlsSettings(
+    System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,
+    string? ServerName,
+    CertificateMaterial? ClientCertificate);

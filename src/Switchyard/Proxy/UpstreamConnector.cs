@@ -83,10 +83,11 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
         }
 
-        bool plaintext = intercepts(intercept.Id)?.Plaintext ?? false;
+        Config.InterceptSettings? settings = intercepts(intercept.Id);
+        bool plaintext = settings?.Plaintext ?? false;
         try
         {
-            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host).ConfigureAwait(false), null);
+            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls).ConfigureAwait(false), null);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
@@ -95,12 +96,12 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     }
 
     /// <summary>Dials a developer-side destination (target or wiretap); null when it cannot be reached.</summary>
-    public static async Task<Channel?> DialAsync(string host, int port, bool tls, string serverName)
+    public static async Task<Channel?> DialAsync(string host, int port, bool tls, string serverName, Config.DeliveryTlsSettings? delivery)
     {
         try
         {
             SocketChannel socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
-            return await UpgradeAsync(socket, tls, serverName).ConfigureAwait(false);
+            return await UpgradeAsync(socket, tls, serverName, delivery).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or TimeoutException or AuthenticationException or IOException or OperationCanceledException)
         {
@@ -109,10 +110,11 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     }
 
     /// <summary>
-    /// TLS toward a developer-side destination: anonymous, offering http/1.1, not verifying the certificate
-    /// (delivery without trustRoots). Disposes the socket when the handshake fails.
+    /// TLS toward a developer-side destination, offering http/1.1: anonymous and not verifying by default; with
+    /// delivery trustRoots/serverName/client certificate it presents that certificate and verifies the target
+    /// (against those roots, else the system roots). Disposes the socket when the handshake fails.
     /// </summary>
-    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName)
+    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery)
     {
         if (!tls)
         {
@@ -125,10 +127,17 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
             var options = new SslClientAuthenticationOptions
             {
-                TargetHost = serverName,
+                TargetHost = delivery?.ServerName ?? serverName,
                 ApplicationProtocols = [SslApplicationProtocol.Http11],
-                RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+                RemoteCertificateValidationCallback = delivery is null
+                    ? static (_, _, _, _) => true
+                    : static (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None,
             };
+            if (delivery is not null)
+            {
+                options.CertificateChainPolicy = TlsOptions.ChainPolicy(delivery.TrustRoots);
+                options.ClientCertificateContext = delivery.ClientCertificate?.Context;
+            }
             await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
             return new TlsChannel(ssl, socket);
         }

@@ -101,8 +101,8 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
             return null;
         }
 
-        bool plaintext = intercepts(tap.Id)?.Plaintext ?? false;
-        return await UpstreamConnector.DialAsync(host, port, tls: copy.Tls && !plaintext, copy.Sni ?? host).ConfigureAwait(false);
+        Config.InterceptSettings? settings = intercepts(tap.Id);
+        return await UpstreamConnector.DialAsync(host, port, tls: copy.Tls && !(settings?.Plaintext ?? false), copy.Sni ?? host, settings?.Tls).ConfigureAwait(false);
     }
 
     /// <summary>Reads one response (head and body) and throws it away: whether the connection stays open, null when the tap closed first.</summary>
