@@ -243,6 +243,29 @@ public sealed class Http1InterceptTests(ITestOutputHelper output)
         await agent.WaitForMetricAsync("switchyard_connection_ends_total", [("port", "plain"), ("reason", "bad_request")], v => v == 1, "== 1");
     }
 
+    [Theory]
+    [InlineData(2000, 200)]
+    [InlineData(2000, 400)]
+    public async Task TheRequestHeadLimitIsConfigurablePerPort(int headerBytes, int expectedStatus)
+    {
+        using var dir = new TempDir();
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1 });
+        await using var _ = app;
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("plain", listen, app.Port, "always");
+        port["tls"] = "off";
+        port["maxRequestHeadBytes"] = expectedStatus == 200 ? 4096 : 1024;
+        await using var agent = await AgentProcess.StartAsync(output, dir, AgentConfig.Create(Ports.GetFreeTcpPort(), port));
+
+        var result = await Curl.HttpAsync(listen, "/big", "-H", "x-fill: " + new string('f', headerBytes));
+
+        Assert.Equal(expectedStatus, result.StatusCode);
+        if (expectedStatus == 400)
+        {
+            Assert.StartsWith("bad request: ", result.Body, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task AnUnreachableAppOnTheHttpPathAnswers502WithAOneLineReason()
     {

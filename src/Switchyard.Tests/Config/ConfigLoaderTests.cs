@@ -253,6 +253,8 @@ public sealed class ConfigLoaderTests : IDisposable
             (j, c, _) => j["intercepts"] = new JsonArray(
                 new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0), ["target"] = "127.0.0.1:18080" },
                 new JsonObject { ["id"] = "alice", ["port"] = c.PortName(1), ["target"] = "127.0.0.1:18080" })),
+        ["request head limit too small"] = new("$.ports[0].maxRequestHeadBytes", _ => "expected 1024 to 1048576 bytes, found 100",
+            (j, _, _) => j["ports"]![0]!["maxRequestHeadBytes"] = 100),
         ["intercept without target"] = new("$.intercepts[0].target", _ => "required",
             (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject { ["id"] = "alice", ["port"] = c.PortName(0) })),
         ["intercept with a backtracking-only regex"] = new("$.intercepts[0].match.regex", _ => "regex",

@@ -50,6 +50,9 @@ public sealed class PortConfig
     public string? Http { get; set; }
     public string? Inspect { get; set; }
     public string? ProbeTimeout { get; set; }
+
+    /// <summary>Largest HTTP/1 request line + header section accepted (bytes; default 65536). Larger: 400.</summary>
+    public int? MaxRequestHeadBytes { get; set; }
     public DownstreamTlsConfig? DownstreamTls { get; set; }
     public UpstreamTlsConfig? UpstreamTls { get; set; }
 }

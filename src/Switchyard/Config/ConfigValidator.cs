@@ -151,7 +151,18 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.tls", "\"off\" contradicts downstreamTls");
         }
 
-        return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream);
+        Http1.Http1Limits limits = Http1.Http1Limits.Default;
+        if (p.MaxRequestHeadBytes is int maxHead)
+        {
+            if (maxHead is < 1024 or > 1024 * 1024)
+            {
+                Fail($"{at}.maxRequestHeadBytes", $"expected 1024 to 1048576 bytes, found {maxHead}");
+            }
+
+            limits = limits with { MaxHeadBytes = maxHead };
+        }
+
+        return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream, limits);
     }
 
     private DownstreamTlsSettings ValidateDownstream(DownstreamTlsConfig d, string at)

@@ -33,7 +33,8 @@ public sealed record PortSettings(
     InspectMode Inspect,
     TimeSpan ProbeTimeout,
     DownstreamTlsSettings? DownstreamTls,
-    UpstreamTlsSettings? UpstreamTls)
+    UpstreamTlsSettings? UpstreamTls,
+    Http1.Http1Limits? Http1Limits = null)
 {
     public string App => AppHost.Contains(':') ? $"[{AppHost}]:{AppPort}" : $"{AppHost}:{AppPort}";
 }

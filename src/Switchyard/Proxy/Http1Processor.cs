@@ -112,7 +112,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 request.Reset();
                 try
                 {
-                    if (!await ReadRequestHeadAsync(downstream.Input, request).ConfigureAwait(false))
+                    if (!await ReadRequestHeadAsync(downstream.Input, request, context.Port.Settings.Http1Limits).ConfigureAwait(false))
                     {
                         return ConnectionEndReason.Completed; // the caller closed between requests
                     }
@@ -287,7 +287,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         return app is null ? (null, AppDestination, $"app {context.Port.Settings.App} unavailable: {context.Detail}") : (app, AppDestination, null);
     }
 
-    private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head)
+    private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head, Http1Limits? limits)
     {
         while (true)
         {
@@ -296,7 +296,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             bool done = false;
             try
             {
-                done = Http1Parser.TryReadRequestHead(ref buffer, head);
+                done = Http1Parser.TryReadRequestHead(ref buffer, head, limits);
             }
             finally
             {
