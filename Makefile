@@ -23,7 +23,7 @@ PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf bench clean
+.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf perf-h1 bench clean
 
 help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
@@ -71,6 +71,10 @@ test: deps-test publish build
 perf: publish
 	$(call apt_install,$(PERF_PACKAGES))
 	perf/load/compare.sh
+
+perf-h1: publish
+	$(call apt_install,$(PERF_PACKAGES) wrk)
+	perf/load/http1-routing.sh
 
 bench:
 	$(DOTNET) run -c Release --project perf/Switchyard.Benchmarks -- --filter '*'
