@@ -170,6 +170,21 @@ public sealed class Http1InterceptTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnEmptyContentLengthBodyIsForwardedAndAnswered()
+    {
+        await using var env = await StartAsync(developerUp: true);
+
+        var toApp = await Curl.HttpsAsync(env.Listen, "/empty", "--cacert", env.Pem.CaCert, "--http1.1", "-X", "POST", "--data-binary", "");
+        var toDeveloper = await Curl.HttpsAsync(env.Listen, "/api/empty", "--cacert", env.Pem.CaCert, "--http1.1", "-X", "POST", "-H", "Content-Length: 0", "-H", "x-dev: alice");
+
+        Assert.True(toApp.Succeeded, toApp.ToString());
+        Assert.StartsWith("app=the-app\nmethod=POST\npath=/empty\n", toApp.Body, StringComparison.Ordinal);
+        Assert.Contains("body=\n", toApp.Body, StringComparison.Ordinal);
+        Assert.True(toDeveloper.Succeeded, toDeveloper.ToString());
+        Assert.StartsWith("app=alice-laptop\nmethod=POST\npath=/api/empty\n", toDeveloper.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnUnreachableTargetFailsOpenToTheAppAndIsCounted()
     {
         await using var env = await StartAsync(developerUp: false, failOpen: true);

@@ -22,6 +22,12 @@ internal static class Http1Bodies
         switch (kind)
         {
             case BodyKind.ContentLength:
+                if (length == 0)
+                {
+                    await FlushAsync(output).ConfigureAwait(false); // the head written before us goes out now
+                    break;
+                }
+
                 long remaining = length;
                 while (remaining > 0)
                 {

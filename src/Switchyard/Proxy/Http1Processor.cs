@@ -150,8 +150,14 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 context.Port.Metrics.Requests.Increment(destination == AppDestination ? "app" : destination);
 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
+                // The head goes out with the first body bytes (one TLS record, one send) unless there is no body
+                // or the caller waits for a 100 Continue before sending it.
                 Http1HeadWriter.WriteRequestHead(upstream.Output, request, forwardUpgrade: request.IsUpgrade && !request.IsH2cUpgrade);
-                await upstream.Output.FlushAsync().ConfigureAwait(false);
+                if (request.BodyKind == BodyKind.None || request.Expect100Continue)
+                {
+                    await upstream.Output.FlushAsync().ConfigureAwait(false);
+                }
+
                 IReadOnlyList<InterceptRule> taps = decision.Wiretaps;
                 RequestBody observer = taps.Count > 0 ? RequestBody.ForCopy(context) : RequestBody.CountOnly(context);
                 // The body flows while the response side listens, so an interim "100 Continue" from the destination
@@ -227,7 +233,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                 bool keepAlive = request.KeepAlive && response.KeepAlive && response.BodyKind != BodyKind.UntilClose;
                 Http1HeadWriter.WriteResponseHead(downstream.Output, response, connectionClose: !keepAlive);
-                await downstream.Output.FlushAsync().ConfigureAwait(false);
+                if (response.BodyKind == BodyKind.None)
+                {
+                    await downstream.Output.FlushAsync().ConfigureAwait(false);
+                }
+
                 await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
 
                 // The exchange is complete: a keep-alive upstream goes back to the pool for the next request (of
