@@ -29,6 +29,7 @@ help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
 	@echo "make test   install missing tools, build, publish, run unit and native tests"
 	@echo "make perf   side-by-side load comparison with nginx and HAProxy (perf/RESULTS.md)"
+	@echo "make perf-h1  HTTP/1.1 with an x-dev intercept routed by all three proxies: CPU per request, p50/p99"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
 define apt_install
