@@ -117,7 +117,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
 
         if (protocol.Tls == TlsDetection.Tls)
         {
-            return await TerminateTlsAsync(context, port, downstream).ConfigureAwait(false);
+            return await TerminateTlsAsync(context, port, downstream, filtered).ConfigureAwait(false);
         }
 
         int firstByte = await PeekAsync(downstream).ConfigureAwait(false);
@@ -138,20 +138,11 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         return await plain.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
     }
 
-    private async Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
+    /// <summary>Raw path: no waiting for the caller (server-speaks-first protocols work); the first byte is only observed.</summary>
+    private Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
     {
-        (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-        if (upstream is null)
-        {
-            return failure;
-        }
-
-        await using (upstream.ConfigureAwait(false))
-        {
-            context.Upstream = upstream;
-            bool known = context.Port.Detector.Protocol.Tls != TlsDetection.Unknown;
-            return await Relay.RunAsync(context, downstream, upstream, known ? _checkRawFirstByte ??= CheckRawFirstByte : null).ConfigureAwait(false);
-        }
+        bool known = context.Port.Detector.Protocol.Tls != TlsDetection.Unknown;
+        return OpaqueProcessor.RelayToAppAsync(context, downstream, upstreams, known ? _checkRawFirstByte ??= CheckRawFirstByte : null);
     }
 
     /// <summary>
@@ -178,7 +169,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         logger.ProtocolMismatch(context.Id, context.Port.Settings.Name, detail);
     }
 
-    private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream)
+    /// <param name="filtered">Whether filtered intercepts were active on the port when the connection arrived.</param>
+    private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream, bool filtered)
     {
         PortSettings settings = port.Settings;
         int first = await PeekAsync(downstream).ConfigureAwait(false);
@@ -213,7 +205,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
             // h2 is offered only where the bytes go through opaquely to an h2 app; while intercepts are routed, callers
             // speak HTTP/1.1 (the HTTP/2 codec comes next).
-            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2 && !routes.Snapshot.ForPort(settings.Name).HasFilteredRules;
+            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2 && !filtered;
             await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, offerH2, verdict), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
@@ -236,7 +228,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         // Parse HTTP/1 when the caller chose http/1.1, or chose nothing on a port that carries HTTP/1 or has routes;
         // otherwise (h2, or unknown bytes) forward opaquely.
         bool http1 = context.Alpn == SslApplicationProtocol.Http11
-            || (context.Alpn == default && (port.Detector.Protocol.Http != HttpDetection.Unknown || routes.Snapshot.ForPort(settings.Name).HasFilteredRules)
+            || (context.Alpn == default && (port.Detector.Protocol.Http != HttpDetection.Unknown || filtered)
                 && !await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false));
         IConnectionProcessor processor = http1 ? _http1 : OpaqueProcessor.Instance;
         return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);

@@ -297,61 +297,16 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         return app is null ? (null, AppDestination, $"app {context.Port.Settings.App} unavailable: {context.Detail}") : (app, AppDestination, null);
     }
 
-    private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head, Http1Limits? limits)
-    {
-        while (true)
+    private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head, Http1Limits? limits) =>
+        await Http1HeadReader.ReadAsync(input, new RequestHeadParser(head, limits)).ConfigureAwait(false) switch
         {
-            ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            bool done = false;
-            try
-            {
-                done = Http1Parser.TryReadRequestHead(ref buffer, head, limits);
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, done ? buffer.Start : buffer.End);
-            }
+            HeadRead.Read => true,
+            HeadRead.ClosedBeforeHead => false,
+            _ => throw new Http1ParseException("the caller closed in the middle of a request head"),
+        };
 
-            if (done)
-            {
-                return true;
-            }
-
-            if (read.IsCompleted)
-            {
-                return buffer.IsEmpty ? false : throw new Http1ParseException("the caller closed in the middle of a request head");
-            }
-        }
-    }
-
-    private static async ValueTask<bool> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method)
-    {
-        while (true)
-        {
-            ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            bool done = false;
-            try
-            {
-                done = Http1Parser.TryReadResponseHead(ref buffer, head, method);
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, done ? buffer.Start : buffer.End);
-            }
-
-            if (done)
-            {
-                return true;
-            }
-
-            if (read.IsCompleted)
-            {
-                return false;
-            }
-        }
-    }
+    private static async ValueTask<bool> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method) =>
+        await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method)).ConfigureAwait(false) == HeadRead.Read;
 
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
     private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string reason, string message)

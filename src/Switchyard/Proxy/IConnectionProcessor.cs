@@ -30,6 +30,12 @@ internal sealed class OpaqueProcessor : IConnectionProcessor
             return ConnectionEndReason.Completed;
         }
 
+        return await RelayToAppAsync(context, downstream, upstreams, firstByte: null).ConfigureAwait(false);
+    }
+
+    /// <summary>Dials the app for this caller and relays both ways until the connection ends (raw and opaque paths).</summary>
+    internal static async Task<ConnectionEndReason> RelayToAppAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams, Action<ConnectionContext, byte>? firstByte)
+    {
         (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
         if (upstream is null)
         {
@@ -39,7 +45,7 @@ internal sealed class OpaqueProcessor : IConnectionProcessor
         await using (upstream.ConfigureAwait(false))
         {
             context.Upstream = upstream;
-            return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
+            return await Relay.RunAsync(context, downstream, upstream, firstByte).ConfigureAwait(false);
         }
     }
 }

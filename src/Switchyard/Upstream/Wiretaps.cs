@@ -111,29 +111,9 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
         while (true)
         {
             response.Reset();
-            while (true)
+            if (await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(response, "POST")).ConfigureAwait(false) != HeadRead.Read)
             {
-                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = read.Buffer;
-                bool done = false;
-                try
-                {
-                    done = Http1Parser.TryReadResponseHead(ref buffer, response, "POST");
-                }
-                finally
-                {
-                    input.AdvanceTo(buffer.Start, done ? buffer.Start : buffer.End);
-                }
-
-                if (done)
-                {
-                    break;
-                }
-
-                if (read.IsCompleted)
-                {
-                    return null;
-                }
+                return null;
             }
 
             if (!response.IsInterim)
