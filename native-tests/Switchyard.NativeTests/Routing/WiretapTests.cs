@@ -58,16 +58,21 @@ public sealed class WiretapTests(ITestOutputHelper output)
         var copied = await Curl.HttpsAsync(listen, "/api/pay", "--cacert", pem.CaCert, "-H", "x-dev: alice", "--data-binary", "amount=5");
         var bodiless = await Curl.HttpsAsync(listen, "/api/list", "--cacert", pem.CaCert, "-H", "x-dev: alina");
         var notCopied = await Curl.HttpsAsync(listen, "/api/pay", "--cacert", pem.CaCert, "-H", "x-dev: bob", "--data-binary", "amount=7");
+        // A HEAD copy: the tap's answer has a Content-Length but no body; reading it as a body would wedge the tap
+        // connection and lose the copy after it.
+        var head = await Curl.HttpsAsync(listen, "/api/head", "--cacert", pem.CaCert, "-I", "-H", "x-dev: alice");
+        var afterHead = await Curl.HttpsAsync(listen, "/api/after", "--cacert", pem.CaCert, "-H", "x-dev: alice");
+        Assert.Equal(200, head.StatusCode);
 
-        foreach (var result in new[] { copied, bodiless, notCopied })
+        foreach (var result in new[] { copied, bodiless, notCopied, afterHead })
         {
             Assert.True(result.Succeeded, result.ToString());
             Assert.StartsWith("app=the-app\n", result.Body, StringComparison.Ordinal);
         }
 
         Assert.Contains("body=amount=5\n", copied.Body, StringComparison.Ordinal);
-        await agent.WaitForMetricAsync("switchyard_wiretap_copies_total", [("wiretap", "tap")], v => v == 2, "== 2");
-        Assert.Equal(["POST /api/pay alice amount=5", "GET /api/list alina "], seen.ToArray());
+        await agent.WaitForMetricAsync("switchyard_wiretap_copies_total", [("wiretap", "tap")], v => v == 4, "== 4");
+        Assert.Equal(["POST /api/pay alice amount=5", "GET /api/list alina ", "HEAD /api/head alice ", "GET /api/after alice "], seen.ToArray());
     }
 
     [Fact]

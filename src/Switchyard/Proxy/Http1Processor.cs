@@ -89,7 +89,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         BodyKind framing = request.BodyKind == BodyKind.None ? BodyKind.None : BodyKind.ContentLength;
         Http1HeadWriter.WriteRequestHead(bytes, request, framing, body.Copy.Length);
         bytes.Write(body.Copy.Span);
-        var copy = new Upstream.WiretapCopy(bytes.WrittenSpan.ToArray(), context.DownstreamIsTls, context.Sni);
+        var copy = new Upstream.WiretapCopy(request.Method, bytes.WrittenSpan.ToArray(), context.DownstreamIsTls, context.Sni);
         foreach (InterceptRule tap in taps)
         {
             wiretaps.Offer(tap, copy);

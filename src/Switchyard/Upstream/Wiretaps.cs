@@ -11,7 +11,8 @@ using Switchyard.Transport;
 namespace Switchyard.Upstream;
 
 /// <summary>One request copy for a wiretap: the forwarded head (re-framed with Content-Length) and the whole body.</summary>
-internal sealed record WiretapCopy(byte[] Request, bool Tls, string? Sni);
+/// <param name="Method">The request method: it decides how the tap's answer is framed (a HEAD answer has no body).</param>
+internal sealed record WiretapCopy(string Method, byte[] Request, bool Tls, string? Sni);
 
 /// <summary>
 /// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue,
@@ -68,7 +69,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 }
 
                 await connection.Output.WriteAsync(copy.Request).ConfigureAwait(false);
-                bool? keepAlive = await DiscardResponseAsync(connection.Input, response, chunked).ConfigureAwait(false);
+                bool? keepAlive = await DiscardResponseAsync(connection.Input, response, copy.Method, chunked).ConfigureAwait(false);
                 if (keepAlive is null)
                 {
                     throw new IOException("the tap closed the connection without answering");
@@ -106,12 +107,12 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     }
 
     /// <summary>Reads one response (head and body) and throws it away: whether the connection stays open, null when the tap closed first.</summary>
-    private static async ValueTask<bool?> DiscardResponseAsync(PipeReader input, Http1ResponseHead response, ChunkedDecoder chunked)
+    private static async ValueTask<bool?> DiscardResponseAsync(PipeReader input, Http1ResponseHead response, string method, ChunkedDecoder chunked)
     {
         while (true)
         {
             response.Reset();
-            if (await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(response, "POST")).ConfigureAwait(false) != HeadRead.Read)
+            if (await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(response, method)).ConfigureAwait(false) != HeadRead.Read)
             {
                 return null;
             }
