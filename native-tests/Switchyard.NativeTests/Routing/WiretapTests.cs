@@ -96,4 +96,72 @@ public sealed class WiretapTests(ITestOutputHelper output)
 
         await agent.WaitForMetricAsync("switchyard_wiretap_drops_total", [("wiretap", "tap"), ("reason", "tap_unreachable")], v => v == 3, "== 3");
     }
+    [Fact]
+    public async Task ATapThatNeverAnswersDoesNotSlowTheCallerAndOverflowingCopiesAreDropped()
+    {
+        // The tap accepts each copy and then sits on it until the test ends: a stalled tap, not a dead one.
+        using var release = new CancellationTokenSource();
+        int tapReceived = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var tap = builder.Build();
+        tap.Run(async context =>
+        {
+            Interlocked.Increment(ref tapReceived);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, release.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        await tap.StartAsync();
+        int tapPort = new Uri(tap.Urls.First()).Port;
+
+        using var dir = new TempDir();
+        var pem = PemSet.Write(dir.Path);
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app" });
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("web", listen, app.Port, "auto");
+        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+        port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        await using var agent = await AgentProcess.StartAsync(output, dir, Config(Ports.GetFreeTcpPort(), port, tapPort));
+
+        using var caller = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            MaxConnectionsPerServer = 1,
+            SslOptions = { RemoteCertificateValidationCallback = (_, cert, _, _) => TestPki.ChainsTo(cert, TestPki.Shared.Ca) },
+        })
+        {
+            // Each request must be answered by the app on its own schedule: a request held back by the tap would
+            // wait forever and fail here.
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+
+        // More copies than the per-tap queue holds (256) while the tap holds the first one.
+        const int Requests = 320;
+        for (int i = 0; i < Requests; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"https://localhost:{listen}/api/pay/{i}")
+            {
+                Content = new StringContent($"amount={i}"),
+            };
+            request.Headers.Add("x-dev", "alice");
+            using var response = await caller.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.StartsWith("app=the-app\n", body, StringComparison.Ordinal);
+            Assert.Contains($"body=amount={i}\n", body, StringComparison.Ordinal);
+        }
+
+        var dropped = await agent.WaitForMetricAsync("switchyard_wiretap_drops_total", [("wiretap", "tap"), ("reason", "queue_full")], v => v >= 1, ">= 1");
+        output.WriteLine($"tap received {Volatile.Read(ref tapReceived)}, dropped {dropped} (queue_full)");
+        // The tap sits on one copy at a time (the agent gives up on a silent tap after 10 s and dials again).
+        Assert.True(Volatile.Read(ref tapReceived) <= 3, $"the stalled tap got {tapReceived} copies");
+        Assert.True(dropped <= Requests - 256, $"at most the overflow beyond the queue is dropped, was {dropped}");
+        await release.CancelAsync();
+    }
 }

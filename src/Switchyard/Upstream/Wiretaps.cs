@@ -24,9 +24,12 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     public const int QueueCapacity = 256;
     public const int MaxBodyCopy = 1024 * 1024;
 
+    /// <summary>How long a tap may take to answer one copy before the connection is dropped (reason tap_timeout).</summary>
+    public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
 
-    /// <summary>Drops by tap id and reason (queue_full, body_too_large, tap_unreachable, tap_error).</summary>
+    /// <summary>Drops by tap id and reason (queue_full, body_too_large, tap_unreachable, tap_error, tap_timeout).</summary>
     public ConcurrentDictionary<string, LabeledCounter> Drops { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Copies delivered (a response was read from the tap), by tap id.</summary>
@@ -68,8 +71,26 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                     continue;
                 }
 
-                await connection.Output.WriteAsync(copy.Request).ConfigureAwait(false);
-                bool? keepAlive = await DiscardResponseAsync(connection.Input, response, copy.Method, chunked).ConfigureAwait(false);
+                bool? keepAlive;
+                using (var deadline = new CancellationTokenSource(AnswerTimeout))
+                await using (deadline.Token.Register(static c => ((Channel)c!).Abort(), connection).ConfigureAwait(false))
+                {
+                    try
+                    {
+                        await connection.Output.WriteAsync(copy.Request).ConfigureAwait(false);
+                        keepAlive = await DiscardResponseAsync(connection.Input, response, copy.Method, chunked).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (deadline.IsCancellationRequested)
+                    {
+                        // A stalled tap: give up on this copy and this connection; the next copy dials again.
+                        Drop(tap.Id, "tap_timeout");
+                        logger.WiretapFailed(tap.Id, tap.Target ?? "-", "no answer within " + AnswerTimeout.TotalSeconds + "s");
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = null;
+                        continue;
+                    }
+                }
+
                 if (keepAlive is null)
                 {
                     throw new IOException("the tap closed the connection without answering");

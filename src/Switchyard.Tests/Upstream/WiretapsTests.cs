@@ -1,0 +1,43 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchyard.Routing;
+using Switchyard.Tests.TestSupport;
+using Switchyard.Upstream;
+
+namespace Switchyard.Tests.Upstream;
+
+public sealed class WiretapsTests
+{
+    private static WiretapCopy Copy(string path) =>
+        new("GET", Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: tap\r\n\r\n"), Tls: false, Sni: null);
+
+    [Fact]
+    public async Task ATapThatDoesNotAnswerInTimeIsDroppedAndTheNextCopyGoesOutOnANewConnection()
+    {
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var tap = new LoopbackServer(async socket =>
+        {
+            // Reads one request head and never answers.
+            var buffer = new byte[1024];
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None);
+            received.Enqueue(Encoding.ASCII.GetString(buffer, 0, n).Split(' ')[1]);
+            await socket.ReceiveAsync(buffer, SocketFlags.None); // returns when the agent gives up and closes
+        });
+        var rule = new InterceptRule("tap", "web", InterceptMode.Wiretap, filter: null, target: $"127.0.0.1:{tap.Port}");
+        var taps = new Wiretaps(_ => null, NullLogger.Instance) { AnswerTimeout = TimeSpan.FromMilliseconds(200) };
+
+        taps.Offer(rule, Copy("/first"));
+        taps.Offer(rule, Copy("/second"));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (taps.Drops.GetValueOrDefault("tap")?.Get("tap_timeout") != 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(2, taps.Drops["tap"].Get("tap_timeout"));
+        Assert.Equal(["/first", "/second"], received.ToArray());
+        Assert.Equal(2, tap.ConnectionCount);
+    }
+}
