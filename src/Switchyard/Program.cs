@@ -23,6 +23,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        Transport.TransportOptions.UseEventLoopThreads();
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             Console.Out.WriteLine(Usage);
