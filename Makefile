@@ -23,13 +23,14 @@ PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf perf-h1 bench clean
+.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench clean
 
 help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
 	@echo "make test   install missing tools, build, publish, run unit and native tests"
 	@echo "make perf   side-by-side load comparison with nginx and HAProxy (perf/RESULTS.md)"
 	@echo "make perf-h1  HTTP/1.1 with an x-dev intercept routed by all three proxies: CPU per request, p50/p99"
+	@echo "make perf-h2  the same over HTTP/2 (h2load -n 200000 -c 16 -m 8)"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
 define apt_install
@@ -76,6 +77,10 @@ perf: publish
 perf-h1: publish
 	$(call apt_install,$(PERF_PACKAGES) wrk)
 	perf/load/http1-routing.sh
+
+perf-h2: publish
+	$(call apt_install,$(PERF_PACKAGES) wrk)
+	KIND=h2 perf/load/http1-routing.sh
 
 bench:
 	$(DOTNET) run -c Release --project perf/Switchyard.Benchmarks -- --filter '*'

@@ -281,6 +281,8 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 
         Labeled(sb, ports, "switchyard_requests_total", "Parsed requests by port and route (app or the intercept id).", "route", p => p.Metrics.Requests);
         Labeled(sb, ports, "switchyard_intercept_fail_open_total", "Requests an unreachable intercept target sent to the app instead, by intercept id.", "intercept", p => p.Metrics.FailOpen);
+        Labeled(sb, ports, "switchyard_http2_abuse_total", "HTTP/2 connections closed by an abuse limit (GOAWAY), by reason.", "reason", p => p.Metrics.Http2Abuse);
+        Labeled(sb, ports, "switchyard_http2_goaway_total", "HTTP/2 connections closed by the agent for a protocol error (GOAWAY), by error code.", "code", p => p.Metrics.Http2Errors);
         Labeled(sb, ports, "switchyard_protocol_mismatches_total", "Callers that spoke TLS to a plaintext port or plaintext to a TLS port.", "reason", p => p.Metrics.ProtocolMismatches);
         Labeled(sb, ports, "switchyard_probe_results_total", "Protocol probes of the app by port and result.", "result", p => p.Metrics.ProbeResults);
         Family(sb, "switchyard_port_protocol", "gauge", "Detected protocol per port (always 1; the labels carry the value).");

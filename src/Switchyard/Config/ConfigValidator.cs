@@ -329,7 +329,14 @@ internal sealed class ConfigValidator(string file)
             tls = new DeliveryTlsSettings(LoadRoots(d.TrustRoots, $"{at}.delivery.trustRoots"), d.ServerName, LoadPair(d.CertPem, d.KeyPem, $"{at}.delivery", required: false));
         }
 
-        return new InterceptSettings(c.Id!, portName, mode, c.Target, c.FailOpen ?? true, rule, c.Delivery?.Plaintext ?? false, tls);
+        HttpMode deliveryHttp = c.Delivery?.Http switch
+        {
+            null or "auto" => HttpMode.Auto,
+            "http1" => HttpMode.Http1,
+            "http2" => HttpMode.Http2,
+            _ => Fail<HttpMode>($"{at}.delivery.http", $"expected \"auto\", \"http1\" or \"http2\", found \"{c.Delivery?.Http}\""),
+        };
+        return new InterceptSettings(c.Id!, portName, mode, c.Target, c.FailOpen ?? true, rule, c.Delivery?.Plaintext ?? false, tls) { DeliveryHttp = deliveryHttp };
     }
 
     private string? ReadToken(string path)

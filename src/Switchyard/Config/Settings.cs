@@ -61,7 +61,11 @@ public sealed record UpstreamTlsSettings(
 /// <param name="Rule">The routing rule (port resolved to the port's name, filter parsed).</param>
 /// <param name="Plaintext">delivery.plaintext: deliver without TLS even when the caller used TLS.</param>
 /// <param name="Tls">delivery trustRoots/serverName/client certificate; null = anonymous TLS that does not verify.</param>
-public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen, Routing.InterceptRule Rule, bool Plaintext, DeliveryTlsSettings? Tls = null);
+public sealed record InterceptSettings(string Id, string Port, string Mode, string? Target, bool FailOpen, Routing.InterceptRule Rule, bool Plaintext, DeliveryTlsSettings? Tls = null)
+{
+    /// <summary>delivery.http: auto (ALPN on TLS, an h2c probe on plaintext), http1 or http2.</summary>
+    public HttpMode DeliveryHttp { get; init; } = HttpMode.Auto;
+}
 
 /// <summary>TLS toward an intercept target when the intercept names roots, a server name or a client certificate: then the target is verified.</summary>
 public sealed record DeliveryTlsSettings(

@@ -55,6 +55,15 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "wiretap {tap} ({target}) failed: {reason}; copies are dropped and counted until it answers again")]
     public static partial void WiretapFailed(this ILogger logger, string tap, string target, string reason);
 
+    [ZLoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: HTTP/2 connection error {code}: {reason}")]
+    public static partial void Http2ConnectionError(this ILogger logger, long connection, string port, string code, string reason);
+
+    [ZLoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "connection {connection} on port {port}: stream {stream} sent again on another connection: {reason}")]
+    public static partial void Http2StreamRetried(this ILogger logger, long connection, string port, int stream, string reason);
+
+    [ZLoggerMessage(EventId = 2011, Level = LogLevel.Debug, Message = "connection {connection} on port {port}: stream {stream} reset: {reason}")]
+    public static partial void Http2StreamFailed(this ILogger logger, long connection, string port, int stream, string reason);
+
     // 3xxx: TLS
     [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]
     public static partial void DownstreamHandshakeFailed(this ILogger logger, long connection, string port, string reason, string detail);

@@ -45,6 +45,12 @@ internal sealed class PortMetrics(string name)
     /// <summary>Requests an intercept could not deliver and sent to the app instead (failOpen), by intercept id.</summary>
     public LabeledCounter FailOpen { get; } = new();
 
+    /// <summary>HTTP/2 connections ended by an abuse limit, by reason (rapid_reset, continuation_flood, ...).</summary>
+    public LabeledCounter Http2Abuse { get; } = new();
+
+    /// <summary>HTTP/2 connections we ended with GOAWAY for a protocol error, by error code.</summary>
+    public LabeledCounter Http2Errors { get; } = new();
+
     public long Active => Volatile.Read(ref _active);
 
     public long Total => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _terminatedConnections);

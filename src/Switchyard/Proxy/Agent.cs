@@ -30,7 +30,8 @@ internal sealed class Agent : IAsyncDisposable
 
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap"));
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream")), Routes, Wiretaps, loggers.CreateLogger("Switchyard.Connection"));
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream")), Routes, Wiretaps,
+            new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(), loggers.CreateLogger("Switchyard.Connection"));
     }
 
     public AgentSettings Settings { get; }
@@ -118,6 +119,7 @@ internal sealed class Agent : IAsyncDisposable
         }
 
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        Tracker.GoAwayAll();
         Task idle = Tracker.WhenIdle();
         if (await Task.WhenAny(idle, Task.Delay(drainTimeout)).ConfigureAwait(false) != idle)
         {

@@ -38,6 +38,9 @@ internal sealed class ConnectionContext : IResettable
 
     public Channel? Upstream { get; set; }
 
+    /// <summary>The caller's HTTP/2 connection while one is served (a drain sends it GOAWAY).</summary>
+    internal Http2.Http2Connection? Http2 { get; set; }
+
     public long BytesIn => Volatile.Read(ref _bytesIn);
 
     public long BytesOut => Volatile.Read(ref _bytesOut);
@@ -81,6 +84,7 @@ internal sealed class ConnectionContext : IResettable
         Detail = null;
         Downstream = null;
         Upstream = null;
+        Http2 = null;
         _bytesIn = 0;
         _bytesOut = 0;
         return true;

@@ -14,6 +14,7 @@ public enum ConnectionEndReason : byte
     DrainTimeout,
     BadRequest,
     InterceptUnavailable,
+    ProtocolError,
     Error,
 }
 
@@ -32,6 +33,7 @@ public static class ConnectionEndReasons
         ConnectionEndReason.DrainTimeout => "drain_timeout",
         ConnectionEndReason.BadRequest => "bad_request",
         ConnectionEndReason.InterceptUnavailable => "intercept_unavailable",
+        ConnectionEndReason.ProtocolError => "protocol_error",
         _ => "error",
     };
 }

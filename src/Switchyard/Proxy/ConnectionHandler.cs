@@ -15,7 +15,10 @@ namespace Switchyard.Proxy;
 /// Takes each accepted connection through the layers: decide raw or terminate, TLS handshake with the caller,
 /// then hand the (decrypted) channel to the processor, and record why the connection ended.
 /// </summary>
-internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps, ILogger logger)
+/// <param name="http1Pool">Idle keep-alive HTTP/1 upstream connections, shared by the HTTP/1 path and HTTP/2 streams translated to HTTP/1.1.</param>
+/// <param name="http2Pool">HTTP/2 connections to destinations, shared by HTTP/2 streams and HTTP/1 requests to h2c-only apps.</param>
+internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps,
+    Upstream.ConnectionPool http1Pool, Upstream.Http2ClientPool http2Pool, ILogger logger)
 {
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -23,7 +26,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, wiretaps, new Upstream.ConnectionPool(), logger);
+    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, logger);
+    private readonly Http2Processor _http2 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings), logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
@@ -133,8 +137,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             return ConnectionEndReason.Completed;
         }
 
-        // h2c apps get their bytes as they are until the HTTP/2 codec exists; everything else is parsed as HTTP/1.
-        IConnectionProcessor plain = protocol.Http == HttpDetection.Http2 ? OpaqueProcessor.Instance : _http1;
+        // h2c prior knowledge (RFC 9113 3.3) is served by the HTTP/2 codec, everything else is parsed as HTTP/1.
+        IConnectionProcessor plain = await StartsWithH2PrefaceAsync(downstream).ConfigureAwait(false) ? _http2 : _http1;
         return await plain.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
     }
 
@@ -203,9 +207,9 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         try
         {
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
-            // h2 is offered only where the bytes go through opaquely to an h2 app; while intercepts are routed, callers
-            // speak HTTP/1.1 (the HTTP/2 codec comes next).
-            bool offerH2 = port.Detector.Protocol.Http == HttpDetection.Http2 && !filtered;
+            // h2 (when the port's alpn lists it) is served by the HTTP/2 codec: per-stream routing, and translation
+            // to HTTP/1.1 for destinations without h2.
+            bool offerH2 = true;
             await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, offerH2, verdict), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
@@ -225,12 +229,26 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             logger.DownstreamHandshakeDone(context.Id, settings.Name, ssl.SslProtocol.ToString(), context.Alpn.ToString(), context.Sni ?? "-");
         }
 
-        // Parse HTTP/1 when the caller chose http/1.1, or chose nothing on a port that carries HTTP/1 or has routes;
-        // otherwise (h2, or unknown bytes) forward opaquely.
-        bool http1 = context.Alpn == SslApplicationProtocol.Http11
-            || (context.Alpn == default && (port.Detector.Protocol.Http != HttpDetection.Unknown || filtered)
-                && !await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false));
-        IConnectionProcessor processor = http1 ? _http1 : OpaqueProcessor.Instance;
+        // ALPN decides; without ALPN the caller's first bytes do (h2 preface or HTTP/1) on a port that carries HTTP or
+        // has routes; anything else is forwarded opaquely.
+        IConnectionProcessor processor;
+        if (context.Alpn == SslApplicationProtocol.Http2)
+        {
+            processor = _http2;
+        }
+        else if (context.Alpn == SslApplicationProtocol.Http11)
+        {
+            processor = _http1;
+        }
+        else if (port.Detector.Protocol.Http != HttpDetection.Unknown || filtered)
+        {
+            processor = await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false) ? _http2 : _http1;
+        }
+        else
+        {
+            processor = OpaqueProcessor.Instance;
+        }
+
         return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
     }
 

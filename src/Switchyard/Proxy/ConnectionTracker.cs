@@ -37,6 +37,18 @@ internal sealed class ConnectionTracker
         return idle.Task;
     }
 
+    /// <summary>Drain: every HTTP/2 caller gets GOAWAY (its open streams finish, no new ones start).</summary>
+    public void GoAwayAll()
+    {
+        foreach (ConnectionContext context in _open.Values)
+        {
+            if (context.Http2 is { } connection)
+            {
+                _ = connection.ShutdownAsync().AsTask();
+            }
+        }
+    }
+
     public void AbortAll()
     {
         foreach (ConnectionContext context in _open.Values)

@@ -14,7 +14,7 @@ namespace Switchyard.Proxy;
 /// or app), forwards head and body (streamed, re-framed), then relays the response. Consecutive requests on one
 /// connection may go to different destinations; a route change closes the previous upstream connection.
 /// </summary>
-internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, ILogger logger) : IConnectionProcessor
+internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, Upstream.Http2ClientPool h2Pool, ILogger logger) : IConnectionProcessor
 {
     /// <summary>
     /// Connections are interchangeable only for the same destination and the same TLS identity toward it
@@ -127,6 +127,30 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
                 string destination = intercept?.Id ?? AppDestination;
+
+                if (intercept is null && !context.DownstreamIsTls && context.Port.Detector.Protocol.Http == Detection.HttpDetection.Http2 && !request.IsUpgrade)
+                {
+                    // The app speaks only h2c: this request becomes a stream on a pooled HTTP/2 connection.
+                    Http2.Http2Connection? app = await h2Pool.GetAsync(Http2Processor.PoolKey(context, null), async () =>
+                    {
+                        (Channel? channel, ConnectionEndReason _) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
+                        return channel is null ? null : new Http2.Http2Connection(channel, isServer: false);
+                    }).ConfigureAwait(false);
+                    if (app is null)
+                    {
+                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", $"app {context.Port.Settings.App} unavailable: {context.Detail}").ConfigureAwait(false);
+                        return ConnectionEndReason.AppUnreachable;
+                    }
+
+                    context.Port.Metrics.Requests.Increment("app");
+                    if (!await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked).ConfigureAwait(false))
+                    {
+                        await downstream.CloseOutputAsync().ConfigureAwait(false);
+                        return ConnectionEndReason.Completed;
+                    }
+
+                    continue;
+                }
 
                 // A pooled keep-alive connection when one is idle (no new TCP+TLS handshake), else a fresh one.
                 string poolKey = PoolKey(context, intercept);
@@ -264,6 +288,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         {
             context.Detail = $"malformed message from the destination or caller: {e.Reason}";
             return ConnectionEndReason.Error;
+        }
+        catch (Http2.Http2StreamResetException e)
+        {
+            context.Detail = $"the HTTP/2 app reset the stream: {e.Message}";
+            return ConnectionEndReason.UpstreamReset;
         }
         finally
         {

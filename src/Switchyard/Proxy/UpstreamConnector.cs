@@ -13,6 +13,9 @@ namespace Switchyard.Proxy;
 internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The live settings of an intercept (delivery options), by id.</summary>
+    public Func<string, Config.InterceptSettings?> InterceptSettings => intercepts;
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>A connection to the app for this caller, or null and the reason (already logged and counted).</summary>
@@ -66,7 +69,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     /// says delivery.plaintext; the target's certificate is not verified (a developer's local server). Failures are
     /// returned, not logged: the caller decides between failing open and 503.
     /// </summary>
-    public async Task<(Channel? Channel, string? Failure)> ConnectTargetAsync(ConnectionContext context, Routing.InterceptRule intercept)
+    public async Task<(Channel? Channel, string? Failure)> ConnectTargetAsync(ConnectionContext context, Routing.InterceptRule intercept, bool offerH2 = false)
     {
         if (intercept.Target is null || !Config.Endpoints.TryParseHostPort(intercept.Target, out string host, out int port))
         {
@@ -87,7 +90,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         bool plaintext = settings?.Plaintext ?? false;
         try
         {
-            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls).ConfigureAwait(false), null);
+            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls, offerH2).ConfigureAwait(false), null);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
@@ -110,11 +113,11 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     }
 
     /// <summary>
-    /// TLS toward a developer-side destination, offering http/1.1: anonymous and not verifying by default; with
+    /// TLS toward a developer-side destination, offering http/1.1 (and h2 first for HTTP/2 callers): anonymous and not verifying by default; with
     /// delivery trustRoots/serverName/client certificate it presents that certificate and verifies the target
     /// (against those roots, else the system roots). Disposes the socket when the handshake fails.
     /// </summary>
-    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery)
+    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery, bool offerH2 = false)
     {
         if (!tls)
         {
@@ -128,7 +131,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             var options = new SslClientAuthenticationOptions
             {
                 TargetHost = delivery?.ServerName ?? serverName,
-                ApplicationProtocols = [SslApplicationProtocol.Http11],
+                ApplicationProtocols = offerH2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
                 RemoteCertificateValidationCallback = delivery is null
                     ? static (_, _, _, _) => true
                     : static (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None,

@@ -71,7 +71,12 @@ internal static class TlsOptions
             CertificateChainPolicy = ChainPolicy(tls?.TrustRoots),
             AllowRenegotiation = false,
         };
-        if (alpn != default)
+        if (alpn == SslApplicationProtocol.Http2)
+        {
+            // HTTP/2 callers are served by the agent's own codec, which translates to HTTP/1.1 when the app lacks h2.
+            options.ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
+        }
+        else if (alpn != default)
         {
             options.ApplicationProtocols = [alpn];
         }

@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Switchyard.Http2;
+
+/// <summary>The stream was reset (RST_STREAM either way) or its connection ended before the stream did.</summary>
+internal sealed class Http2StreamResetException(Http2ErrorCode code, string message, bool retryable = false) : IOException(message)
+{
+    public Http2ErrorCode Code { get; } = code;
+
+    /// <summary>The peer never processed the stream (GOAWAY below it, REFUSED_STREAM): it may be sent again elsewhere.</summary>
+    public bool Retryable { get; } = retryable;
+}
+
+/// <summary>
+/// One HTTP/2 stream of an <see cref="Http2Connection"/>, either role. Inbound header blocks (request or response,
+/// informational, trailers) arrive in order through <see cref="ReadHeadersAsync"/>, inbound DATA through
+/// <see cref="Data"/>; the consumer reports what it has forwarded with <see cref="ConsumedAsync"/>, and only then
+/// does the peer's window re-open (backpressure end to end, memory bounded by the window we advertise).
+/// Outbound frames go through the connection (<see cref="Http2Connection.SendHeadersAsync"/>, SendDataAsync).
+/// </summary>
+internal sealed class Http2Stream
+{
+    private static readonly PipeOptions InboundOptions = new(
+        pool: System.Buffers.MemoryPool<byte>.Shared,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: 0, // bounded by flow control, not by the pipe: the read loop never waits here
+        minimumSegmentSize: 4096,
+        useSynchronizationContext: false);
+
+    private readonly Pipe _inbound = new(InboundOptions);
+    private readonly System.Threading.Channels.Channel<Http2HeaderList> _headerBlocks =
+        System.Threading.Channels.Channel.CreateUnbounded<Http2HeaderList>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _aborted = new();
+
+    internal Http2Stream(Http2Connection connection, int id, long sendWindow, int receiveWindow)
+    {
+        Connection = connection;
+        Id = id;
+        SendWindow = sendWindow;
+        ReceiveWindow = receiveWindow;
+    }
+
+    public int Id { get; }
+
+    public Http2Connection Connection { get; }
+
+    /// <summary>Inbound DATA; completes at END_STREAM, fails with <see cref="Http2StreamResetException"/> on reset.</summary>
+    public PipeReader Data => _inbound.Reader;
+
+    /// <summary>Cancelled when the stream is reset or its connection ends.</summary>
+    public CancellationToken Aborted => _aborted.Token;
+
+    /// <summary>Set when the stream was reset (by either side) or its connection failed.</summary>
+    public Http2StreamResetException? ResetError { get; private set; }
+
+    // Flow control and state: guarded by the connection's lock.
+    internal long SendWindow;
+    internal int ReceiveWindow;
+    internal int ReceivedNotAcknowledged;
+    internal bool RemoteEnded;
+    internal bool LocalEnded;
+    internal bool HeadersReceived;
+    internal long DeclaredContentLength = -1;
+    internal long DataReceived;
+    internal long DataConsumed;
+
+    /// <summary>The next inbound header block (request/response, 1xx, trailers); throws when the stream ended without one.</summary>
+    public async ValueTask<Http2HeaderList> ReadHeadersAsync()
+    {
+        if (await _headerBlocks.Reader.WaitToReadAsync().ConfigureAwait(false) && _headerBlocks.Reader.TryRead(out Http2HeaderList? block))
+        {
+            return block;
+        }
+
+        throw ResetError ?? new Http2StreamResetException(Http2ErrorCode.ProtocolError, "the stream ended without the expected header block");
+    }
+
+    /// <summary>A header block that may or may not come (trailers after the data): null when the stream ended without one.</summary>
+    public async ValueTask<Http2HeaderList?> ReadTrailersAsync()
+    {
+        if (await _headerBlocks.Reader.WaitToReadAsync().ConfigureAwait(false) && _headerBlocks.Reader.TryRead(out Http2HeaderList? block))
+        {
+            return block;
+        }
+
+        return ResetError is null ? null : throw ResetError;
+    }
+
+    /// <summary>Trailers already received (the data is complete when this is asked): null when there are none.</summary>
+    public Http2HeaderList? TryTakeTrailers() => _headerBlocks.Reader.TryRead(out Http2HeaderList? block) ? block : null;
+
+    /// <summary>The consumer forwarded <paramref name="bytes"/> of <see cref="Data"/>: re-open the peer's windows.</summary>
+    public ValueTask ConsumedAsync(int bytes) => Connection.ConsumedAsync(this, bytes);
+
+    internal void OnHeaderBlock(Http2HeaderList block) => _headerBlocks.Writer.TryWrite(block);
+
+    internal void OnData(in System.Buffers.ReadOnlySequence<byte> data)
+    {
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            _inbound.Writer.Write(segment.Span);
+        }
+
+        _ = _inbound.Writer.FlushAsync(); // never pauses (no threshold): completes synchronously
+    }
+
+    internal void OnRemoteEnd()
+    {
+        _headerBlocks.Writer.TryComplete();
+        _inbound.Writer.Complete();
+    }
+
+    internal void OnReset(Http2StreamResetException error)
+    {
+        if (ResetError is not null)
+        {
+            return;
+        }
+
+        ResetError = error;
+        _headerBlocks.Writer.TryComplete(error);
+        _inbound.Writer.Complete(error);
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // a registration threw; the stream is reset either way
+        }
+    }
+}

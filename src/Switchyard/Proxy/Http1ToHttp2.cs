@@ -1,0 +1,307 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Switchyard.Http1;
+using Switchyard.Http2;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// An HTTP/1.1 caller in front of an app that speaks only HTTP/2 (h2c): each request becomes one stream on a
+/// pooled HTTP/2 connection (`:authority` from Host, lower-case fields without the hop-by-hop ones), the body DATA
+/// frames; the answer's `:status` and fields become an HTTP/1.1 head, framed by its content-length or chunked,
+/// with h2 trailers as chunked trailers.
+/// </summary>
+internal static class Http1ToHttp2
+{
+    /// <summary>Relays one request; returns whether the caller's connection may carry another.</summary>
+    public static async Task<bool> ExchangeAsync(ConnectionContext context, Http1RequestHead request, Channel downstream, Http2Connection app, ChunkedDecoder chunked)
+    {
+        using var headers = new Http2HeaderList();
+        headers.Add(":method", request.Method);
+        headers.Add(":scheme"u8, context.DownstreamIsTls ? "https"u8 : "http"u8);
+        if (request.HasHost)
+        {
+            headers.Add(":authority"u8, request.Host);
+        }
+
+        headers.Add(":path", request.Target.StartsWith('/') ? request.Target : "/");
+        Span<byte> lower = stackalloc byte[256];
+        for (int i = 0; i < request.Count; i++)
+        {
+            ReadOnlySpan<byte> name = request.Name(i);
+            if (name.Length > lower.Length || Ascii.ToLower(name, lower, out int n) != OperationStatus.Done)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<byte> lowerName = lower[..n];
+            if (lowerName.SequenceEqual("host"u8) || Http2Validation.IsConnectionSpecific(lowerName) || lowerName.SequenceEqual("expect"u8)
+                || lowerName.SequenceEqual("http2-settings"u8) || (lowerName.SequenceEqual("te"u8) && !request.Value(i).SequenceEqual("trailers"u8)))
+            {
+                continue;
+            }
+
+            headers.Add(lowerName, request.Value(i));
+        }
+
+        bool noBody = request.BodyKind == BodyKind.None || (request.BodyKind == BodyKind.ContentLength && request.ContentLength == 0);
+        Http2Stream stream = await app.OpenStreamAsync(headers, endStream: noBody).ConfigureAwait(false);
+        Task body = noBody ? Task.CompletedTask : SendBodyAsync(context, downstream.Input, request, app, stream, chunked);
+        try
+        {
+            Http2HeaderList response;
+            while (true)
+            {
+                response = await stream.ReadHeadersAsync().ConfigureAwait(false);
+                if (Http2Validation.CheckResponse(response, out int status) is null && status is >= 100 and < 200)
+                {
+                    if (status == 100 || status == 103)
+                    {
+                        WriteHead(downstream.Output, response, status, framing: BodyKind.None, contentLength: 0, keepAlive: true);
+                        await downstream.Output.FlushAsync().ConfigureAwait(false);
+                    }
+
+                    response.Dispose();
+                    continue;
+                }
+
+                break;
+            }
+
+            using (response)
+            {
+                Http2Validation.CheckResponse(response, out int status);
+                bool bodiless = request.IsHead || status is 204 or 304 || response.EndStream;
+                long length = ContentLength(response);
+                BodyKind framing = bodiless && length < 0 ? BodyKind.None : length >= 0 ? BodyKind.ContentLength : BodyKind.Chunked;
+                bool keepAlive = request.KeepAlive;
+                WriteHead(downstream.Output, response, status, framing, length, keepAlive);
+                if (response.EndStream || request.IsHead || status is 204 or 304)
+                {
+                    await downstream.Output.FlushAsync().ConfigureAwait(false);
+                    if (!response.EndStream)
+                    {
+                        await DrainAsync(stream).ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    await CopyResponseBodyAsync(context, stream, downstream.Output, chunkedFraming: framing == BodyKind.Chunked).ConfigureAwait(false);
+                }
+
+                await body.ConfigureAwait(false);
+                return keepAlive;
+            }
+        }
+        catch
+        {
+            await app.ResetAsync(stream, Http2ErrorCode.Cancel).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task SendBodyAsync(ConnectionContext context, PipeReader input, Http1RequestHead request, Http2Connection app, Http2Stream stream, ChunkedDecoder chunked)
+    {
+        if (request.BodyKind == BodyKind.ContentLength)
+        {
+            long remaining = request.ContentLength;
+            while (remaining > 0)
+            {
+                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
+                remaining -= take.Length;
+                if (remaining > 0 && read.IsCompleted)
+                {
+                    input.AdvanceTo(take.End);
+                    throw new IOException($"the request body ended {remaining} bytes early");
+                }
+
+                try
+                {
+                    await app.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
+                }
+                finally
+                {
+                    input.AdvanceTo(take.End);
+                }
+
+                context.AddIn(take.Length);
+            }
+
+            return;
+        }
+
+        chunked.Reset();
+        while (true)
+        {
+            ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = read.Buffer;
+            ChunkedReadStatus status;
+            try
+            {
+                while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
+                {
+                    await app.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
+                    context.AddIn(data.Length);
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (status == ChunkedReadStatus.Completed)
+            {
+                if (chunked.Trailers.Count > 0)
+                {
+                    using var trailers = new Http2HeaderList();
+                    Span<byte> lower = stackalloc byte[256];
+                    for (int i = 0; i < chunked.Trailers.Count; i++)
+                    {
+                        ReadOnlySpan<byte> name = chunked.Trailers.Name(i);
+                        if (name.Length <= lower.Length && Ascii.ToLower(name, lower, out int n) == OperationStatus.Done)
+                        {
+                            trailers.Add(lower[..n], chunked.Trailers.Value(i));
+                        }
+                    }
+
+                    await app.SendHeadersAsync(stream, trailers, endStream: true).ConfigureAwait(false);
+                }
+                else
+                {
+                    await app.SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            if (read.IsCompleted)
+            {
+                throw new IOException("the chunked request body ended early");
+            }
+        }
+    }
+
+    private static async Task CopyResponseBodyAsync(ConnectionContext context, Http2Stream stream, PipeWriter output, bool chunkedFraming)
+    {
+        PipeReader data = stream.Data;
+        while (true)
+        {
+            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = read.Buffer;
+            long length = buffer.Length;
+            if (!buffer.IsEmpty)
+            {
+                if (chunkedFraming)
+                {
+                    ChunkedEncoder.WriteChunk(output, buffer);
+                }
+                else
+                {
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        output.Write(segment.Span);
+                    }
+                }
+            }
+
+            data.AdvanceTo(buffer.End);
+            if (read.IsCompleted)
+            {
+                if (chunkedFraming)
+                {
+                    output.Write("0\r\n"u8);
+                    using Http2HeaderList? trailers = stream.TryTakeTrailers();
+                    for (int i = 0; trailers is not null && i < trailers.Count; i++)
+                    {
+                        output.Write(trailers.Name(i));
+                        output.Write(": "u8);
+                        output.Write(trailers.Value(i));
+                        output.Write("\r\n"u8);
+                    }
+
+                    output.Write("\r\n"u8);
+                }
+
+                await output.FlushAsync().ConfigureAwait(false);
+                context.AddOut(length);
+                await data.CompleteAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await output.FlushAsync().ConfigureAwait(false);
+            context.AddOut(length);
+            await stream.ConsumedAsync((int)length).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task DrainAsync(Http2Stream stream)
+    {
+        while (true)
+        {
+            ReadResult read = await stream.Data.ReadAsync().ConfigureAwait(false);
+            stream.Data.AdvanceTo(read.Buffer.End);
+            await stream.ConsumedAsync((int)read.Buffer.Length).ConfigureAwait(false);
+            if (read.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    private static long ContentLength(Http2HeaderList response) =>
+        response.TryGet("content-length"u8, out ReadOnlySpan<byte> v) && System.Buffers.Text.Utf8Parser.TryParse(v, out long n, out int used) && used == v.Length ? n : -1;
+
+    private static void WriteHead(PipeWriter output, Http2HeaderList response, int status, BodyKind framing, long contentLength, bool keepAlive)
+    {
+        output.Write(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {ReasonPhrase(status)}\r\n"));
+        for (int i = 0; i < response.Count; i++)
+        {
+            ReadOnlySpan<byte> name = response.Name(i);
+            if (name[0] == (byte)':' || (name.SequenceEqual("content-length"u8) && framing != BodyKind.ContentLength))
+            {
+                continue;
+            }
+
+            output.Write(name);
+            output.Write(": "u8);
+            output.Write(response.Value(i));
+            output.Write("\r\n"u8);
+        }
+
+        if (framing == BodyKind.Chunked)
+        {
+            output.Write("Transfer-Encoding: chunked\r\n"u8);
+        }
+
+        _ = contentLength;
+        if (!keepAlive && status >= 200)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+
+        output.Write("\r\n"u8);
+    }
+
+    private static string ReasonPhrase(int status) => status switch
+    {
+        100 => "Continue",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+}

@@ -1,0 +1,441 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Text;
+using Switchyard.Http1;
+using Switchyard.Http2;
+using Switchyard.Routing;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// HTTP/2 streams to HTTP/1.1 destinations (a developer's local server that speaks only HTTP/1.1, an app without
+/// h2): the request head is rebuilt from the pseudo-header fields (`Host` from `:authority`), the body is framed by
+/// its content-length or chunked, h2 trailers become chunked trailers; the answer's head becomes `:status` plus
+/// lower-case fields without the connection-specific ones, its body DATA frames, chunked trailers h2 trailers.
+/// </summary>
+internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> intercepts)
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    private readonly ConcurrentDictionary<string, bool> _h2cTargets = new(StringComparer.Ordinal);
+
+    internal enum Framing : byte { None, ContentLength, Chunked }
+
+    /// <summary>The HTTP/1.1 request head for an HTTP/2 request, ending with the blank line.</summary>
+    public static byte[] RequestHeadBytes(Http2HeaderList request, int contentLength) =>
+        RequestHeadBytes(request, contentLength >= 0 ? Framing.ContentLength : Framing.None);
+
+    public static byte[] RequestHeadBytes(Http2HeaderList request, Framing framing)
+    {
+        var head = new ArrayBufferWriter<byte>(256 + request.Size);
+        request.TryGet(":method"u8, out ReadOnlySpan<byte> method);
+        request.TryGet(":path"u8, out ReadOnlySpan<byte> path);
+        head.Write(method);
+        head.Write(" "u8);
+        head.Write(path.IsEmpty ? "/"u8 : path);
+        head.Write(" HTTP/1.1\r\n"u8);
+        if (request.IndexOf("host"u8) < 0 && request.TryGet(":authority"u8, out ReadOnlySpan<byte> authority))
+        {
+            head.Write("Host: "u8);
+            head.Write(authority);
+            head.Write("\r\n"u8);
+        }
+
+        bool cookieWritten = false;
+        for (int i = 0; i < request.Count; i++)
+        {
+            ReadOnlySpan<byte> name = request.Name(i);
+            if (name[0] == (byte)':' || name.SequenceEqual("te"u8) || Http2Validation.IsConnectionSpecific(name)
+                || (framing != Framing.ContentLength && name.SequenceEqual("content-length"u8)))
+            {
+                continue;
+            }
+
+            if (name.SequenceEqual("cookie"u8))
+            {
+                // RFC 9113 8.2.3: crumbs split across fields are joined with "; " for HTTP/1.1.
+                if (cookieWritten)
+                {
+                    continue;
+                }
+
+                cookieWritten = true;
+                head.Write("cookie: "u8);
+                bool first = true;
+                for (int j = i; j >= 0; j = request.IndexOf("cookie"u8, j + 1))
+                {
+                    if (!first)
+                    {
+                        head.Write("; "u8);
+                    }
+
+                    head.Write(request.Value(j));
+                    first = false;
+                }
+
+                head.Write("\r\n"u8);
+                continue;
+            }
+
+            head.Write(name);
+            head.Write(": "u8);
+            head.Write(request.Value(i));
+            head.Write("\r\n"u8);
+        }
+
+        if (framing == Framing.Chunked)
+        {
+            head.Write("Transfer-Encoding: chunked\r\n"u8);
+        }
+
+        head.Write("\r\n"u8);
+        return head.WrittenSpan.ToArray();
+    }
+
+    /// <summary>A plaintext target speaks h2c when it answers the connection preface with SETTINGS (asked once per target).</summary>
+    public async Task<bool> SpeaksH2cAsync(InterceptRule intercept, Channel unused)
+    {
+        _ = unused;
+        Config.HttpMode mode = intercepts(intercept.Id)?.DeliveryHttp ?? Config.HttpMode.Auto;
+        if (mode != Config.HttpMode.Auto)
+        {
+            return mode == Config.HttpMode.Http2;
+        }
+
+        string target = intercept.Target ?? string.Empty;
+        if (_h2cTargets.TryGetValue(target, out bool known))
+        {
+            return known;
+        }
+
+        bool h2c = false;
+        if (Config.Endpoints.TryParseHostPort(target, out string host, out int port))
+        {
+            Channel? probe = await UpstreamConnector.DialAsync(host, port, tls: false, host, null).ConfigureAwait(false);
+            if (probe is not null)
+            {
+                await using (probe.ConfigureAwait(false))
+                {
+                    h2c = await AnswersWithSettingsAsync(probe).ConfigureAwait(false);
+                }
+            }
+        }
+
+        _h2cTargets[target] = h2c;
+        return h2c;
+    }
+
+    private static async Task<bool> AnswersWithSettingsAsync(Channel probe)
+    {
+        try
+        {
+            probe.Output.Write(Http2FrameWriter.ClientPreface);
+            Http2FrameWriter.WriteSettings(probe.Output, []);
+            await probe.Output.FlushAsync().ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(ProbeTimeout);
+            while (true)
+            {
+                ReadResult read = await probe.Input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                if (read.Buffer.Length >= 9 || read.IsCompleted)
+                {
+                    bool settings = read.Buffer.Length >= 9 && read.Buffer.Slice(3, 1).FirstSpan[0] == (byte)Http2FrameType.Settings;
+                    probe.Input.AdvanceTo(read.Buffer.End);
+                    return settings;
+                }
+
+                probe.Input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>One HTTP/2 stream exchanged with an HTTP/1.1 destination.</summary>
+    public async Task RelayHttp1Async(Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, Channel upstream, string poolKey,
+        Upstream.ConnectionPool pool, ConnectionContext context, WiretapCopier? copier)
+    {
+        bool hasLength = request.IndexOf("content-length"u8) >= 0;
+        Framing framing = hasLength ? Framing.ContentLength : requestEnded ? Framing.None : Framing.Chunked;
+        string method = request.GetString(":method"u8) ?? "GET";
+        bool returned = false;
+        using CancellationTokenRegistration callerGone = stream.Aborted.Register(static c => ((Channel)c!).Abort(), upstream);
+        try
+        {
+            upstream.Output.Write(RequestHeadBytes(request, framing));
+            Task body = Task.CompletedTask;
+            if (requestEnded)
+            {
+                await upstream.Output.FlushAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                body = PumpRequestBodyAsync(stream, upstream.Output, framing == Framing.Chunked, copier, context);
+            }
+
+            using var response = new Http1ResponseHead();
+            while (true)
+            {
+                response.Reset();
+                if (await Http1HeadReader.ReadAsync(upstream.Input, new ResponseHeadParser(response, method)).ConfigureAwait(false) != HeadRead.Read)
+                {
+                    throw new IOException("the destination closed the connection before answering");
+                }
+
+                if (response.IsSwitchingProtocols)
+                {
+                    throw new IOException("the destination switched protocols, which HTTP/2 cannot carry");
+                }
+
+                if (!response.IsInterim)
+                {
+                    break;
+                }
+
+                using Http2HeaderList interim = ResponseHeaders(response);
+                await down.SendHeadersAsync(stream, interim, endStream: false).ConfigureAwait(false);
+            }
+
+            await body.ConfigureAwait(false);
+            bool noBody = response.BodyKind == BodyKind.None || (response.BodyKind == BodyKind.ContentLength && response.ContentLength == 0);
+            using (Http2HeaderList head = ResponseHeaders(response))
+            {
+                await down.SendHeadersAsync(stream, head, endStream: noBody).ConfigureAwait(false);
+            }
+
+            if (!noBody)
+            {
+                await PumpResponseBodyAsync(upstream.Input, response, down, stream, context).ConfigureAwait(false);
+            }
+            else if (response.BodyKind == BodyKind.ContentLength)
+            {
+                // nothing to read
+            }
+
+            if (response.KeepAlive && response.BodyKind != BodyKind.UntilClose)
+            {
+                pool.Return(poolKey, upstream);
+                returned = true;
+            }
+        }
+        finally
+        {
+            if (!returned)
+            {
+                await upstream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task PumpRequestBodyAsync(Http2Stream stream, PipeWriter output, bool chunked, WiretapCopier? copier, ConnectionContext context)
+    {
+        PipeReader data = stream.Data;
+        while (true)
+        {
+            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = read.Buffer;
+            long length = buffer.Length;
+            if (!buffer.IsEmpty)
+            {
+                copier?.OnData(buffer);
+                if (chunked)
+                {
+                    ChunkedEncoder.WriteChunk(output, buffer);
+                }
+                else
+                {
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        output.Write(segment.Span);
+                    }
+                }
+            }
+
+            data.AdvanceTo(buffer.End);
+            if (read.IsCompleted)
+            {
+                if (chunked)
+                {
+                    output.Write("0\r\n"u8);
+                    using Http2HeaderList? trailers = stream.TryTakeTrailers();
+                    if (trailers is not null)
+                    {
+                        for (int i = 0; i < trailers.Count; i++)
+                        {
+                            output.Write(trailers.Name(i));
+                            output.Write(": "u8);
+                            output.Write(trailers.Value(i));
+                            output.Write("\r\n"u8);
+                        }
+                    }
+
+                    output.Write("\r\n"u8);
+                }
+
+                await output.FlushAsync().ConfigureAwait(false);
+                context.AddIn(length);
+                await data.CompleteAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await output.FlushAsync().ConfigureAwait(false);
+            context.AddIn(length);
+            await stream.ConsumedAsync((int)length).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PumpResponseBodyAsync(PipeReader input, Http1ResponseHead response, Http2Connection down, Http2Stream stream, ConnectionContext context)
+    {
+        switch (response.BodyKind)
+        {
+            case BodyKind.ContentLength:
+                long remaining = response.ContentLength;
+                while (remaining > 0)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
+                    remaining -= take.Length;
+                    if (remaining > 0 && read.IsCompleted)
+                    {
+                        input.AdvanceTo(take.End);
+                        throw new IOException($"the body ended {remaining} bytes early");
+                    }
+
+                    try
+                    {
+                        await down.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(take.End);
+                    }
+
+                    context.AddOut(take.Length);
+                }
+
+                break;
+
+            case BodyKind.Chunked:
+                using (var decoder = new ChunkedDecoder())
+                {
+                    while (true)
+                    {
+                        ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                        ReadOnlySequence<byte> buffer = read.Buffer;
+                        ChunkedReadStatus status;
+                        try
+                        {
+                            while ((status = decoder.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
+                            {
+                                await down.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
+                                context.AddOut(data.Length);
+                            }
+                        }
+                        finally
+                        {
+                            input.AdvanceTo(buffer.Start, buffer.End);
+                        }
+
+                        if (status == ChunkedReadStatus.Completed)
+                        {
+                            if (decoder.Trailers.Count > 0)
+                            {
+                                using var trailers = new Http2HeaderList();
+                                AddFields(trailers, decoder.Trailers);
+                                await down.SendHeadersAsync(stream, trailers, endStream: true).ConfigureAwait(false);
+                            }
+                            else
+                            {
+                                await down.SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
+                            }
+
+                            break;
+                        }
+
+                        if (read.IsCompleted)
+                        {
+                            throw new IOException("the chunked body ended early");
+                        }
+                    }
+                }
+
+                break;
+
+            default: // until close
+                while (true)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await down.SendDataAsync(stream, read.Buffer, endStream: read.IsCompleted).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(read.Buffer.End);
+                    }
+
+                    context.AddOut(read.Buffer.Length);
+                    if (read.IsCompleted)
+                    {
+                        break;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>`:status` and the fields of an HTTP/1.1 response head as HTTP/2 allows them.</summary>
+    private static Http2HeaderList ResponseHeaders(Http1ResponseHead response)
+    {
+        var headers = new Http2HeaderList();
+        Span<byte> status = stackalloc byte[3];
+        status[0] = (byte)('0' + (response.StatusCode / 100));
+        status[1] = (byte)('0' + (response.StatusCode / 10 % 10));
+        status[2] = (byte)('0' + (response.StatusCode % 10));
+        headers.Add(":status"u8, status);
+        AddFields(headers, response.Headers, response);
+        return headers;
+    }
+
+    private static void AddFields(Http2HeaderList headers, Http1Fields fields, Http1ResponseHead? response = null)
+    {
+        Span<byte> lower = stackalloc byte[256];
+        for (int i = 0; i < fields.Count; i++)
+        {
+            ReadOnlySpan<byte> name = fields.Name(i);
+            if (name.Length > lower.Length)
+            {
+                continue;
+            }
+
+            int n = Ascii.ToLower(name, lower, out int written) == System.Buffers.OperationStatus.Done ? written : 0;
+            ReadOnlySpan<byte> lowerName = lower[..n];
+            if (n == 0 || Http2Validation.IsConnectionSpecific(lowerName) || (response is not null && NamedInConnection(response, lowerName)))
+            {
+                continue;
+            }
+
+            headers.Add(lowerName, fields.Value(i));
+        }
+    }
+
+    /// <summary>Fields listed in the Connection header are hop-by-hop too (RFC 9110 7.6.1).</summary>
+    private static bool NamedInConnection(Http1ResponseHead response, ReadOnlySpan<byte> lowerName)
+    {
+        for (int i = response.Headers.IndexOf("connection"u8, 0); i >= 0; i = response.Headers.IndexOf("connection"u8, i + 1))
+        {
+            foreach (Range token in response.Headers.Value(i).Split((byte)','))
+            {
+                if (Ascii.EqualsIgnoreCase(response.Headers.Value(i)[token].Trim((byte)' '), lowerName))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}
