@@ -15,10 +15,11 @@ public sealed class Http2FrameValidationTests
     private const Http2FrameFlags Priority = Http2FrameFlags.Priority;
     private const Http2FrameFlags Ack = Http2FrameFlags.Ack;
 
+    private static void Decode(byte[] bytes) => Decode(ReadSingle(bytes));
+
     /// <summary>Decodes a frame with the reader for its type (SETTINGS enumerated to the end).</summary>
-    private static void Decode(byte[] bytes)
+    internal static void Decode(in Http2Frame frame)
     {
-        Http2Frame frame = ReadSingle(bytes);
         switch (frame.Type)
         {
             case Http2FrameType.Data:

@@ -174,17 +174,17 @@ public sealed class Http2AbuseGuard
     {
         _limits = limits ?? Http2AbuseLimits.Default;
         _time = time ?? TimeProvider.System;
-        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxHeaderBlockBytes, nameof(limits));
-        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxContinuationFrames, nameof(limits));
-        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxSettingsEntries, nameof(limits));
-        ArgumentOutOfRangeException.ThrowIfLessThan(_limits.ZeroWindowTimeout, TimeSpan.Zero, nameof(limits));
+        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxHeaderBlockBytes, nameof(Http2AbuseLimits.MaxHeaderBlockBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxContinuationFrames, nameof(Http2AbuseLimits.MaxContinuationFrames));
+        ArgumentOutOfRangeException.ThrowIfNegative(_limits.MaxSettingsEntries, nameof(Http2AbuseLimits.MaxSettingsEntries));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_limits.ZeroWindowTimeout, TimeSpan.Zero, nameof(Http2AbuseLimits.ZeroWindowTimeout));
         long frequency = _time.TimestampFrequency;
-        _resets = new Bucket(_limits.ResetBurst, _limits.ResetsPerSecond, frequency);
-        _headerListTooLarge = new Bucket(_limits.HeaderListTooLargeBurst, _limits.HeaderListTooLargePerSecond, frequency);
-        _settings = new Bucket(_limits.SettingsBurst, _limits.SettingsPerSecond, frequency);
-        _pings = new Bucket(_limits.PingBurst, _limits.PingsPerSecond, frequency);
-        _emptyFrames = new Bucket(_limits.EmptyFrameBurst, _limits.EmptyFramesPerSecond, frequency);
-        _priorities = new Bucket(_limits.PriorityBurst, _limits.PrioritiesPerSecond, frequency);
+        _resets = new Bucket(_limits.ResetBurst, _limits.ResetsPerSecond, frequency, nameof(Http2AbuseLimits.ResetBurst), nameof(Http2AbuseLimits.ResetsPerSecond));
+        _headerListTooLarge = new Bucket(_limits.HeaderListTooLargeBurst, _limits.HeaderListTooLargePerSecond, frequency, nameof(Http2AbuseLimits.HeaderListTooLargeBurst), nameof(Http2AbuseLimits.HeaderListTooLargePerSecond));
+        _settings = new Bucket(_limits.SettingsBurst, _limits.SettingsPerSecond, frequency, nameof(Http2AbuseLimits.SettingsBurst), nameof(Http2AbuseLimits.SettingsPerSecond));
+        _pings = new Bucket(_limits.PingBurst, _limits.PingsPerSecond, frequency, nameof(Http2AbuseLimits.PingBurst), nameof(Http2AbuseLimits.PingsPerSecond));
+        _emptyFrames = new Bucket(_limits.EmptyFrameBurst, _limits.EmptyFramesPerSecond, frequency, nameof(Http2AbuseLimits.EmptyFrameBurst), nameof(Http2AbuseLimits.EmptyFramesPerSecond));
+        _priorities = new Bucket(_limits.PriorityBurst, _limits.PrioritiesPerSecond, frequency, nameof(Http2AbuseLimits.PriorityBurst), nameof(Http2AbuseLimits.PrioritiesPerSecond));
     }
 
     public Http2AbuseLimits Limits => _limits;
@@ -314,10 +314,10 @@ public sealed class Http2AbuseGuard
         private long _theoreticalArrival;
         private bool _started;
 
-        public Bucket(int burst, int perSecond, long frequency)
+        public Bucket(int burst, int perSecond, long frequency, string burstName, string perSecondName)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1, nameof(burst));
-            ArgumentOutOfRangeException.ThrowIfLessThan(perSecond, 1, nameof(perSecond));
+            ArgumentOutOfRangeException.ThrowIfLessThan(burst, 1, burstName);
+            ArgumentOutOfRangeException.ThrowIfLessThan(perSecond, 1, perSecondName);
             _interval = Math.Max(1, frequency / perSecond);
             _tolerance = burst - 1L > long.MaxValue / 2 / _interval ? long.MaxValue / 2 : (burst - 1L) * _interval;
         }

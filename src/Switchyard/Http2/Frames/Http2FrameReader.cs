@@ -25,6 +25,8 @@ public static class Http2FrameReader
 {
     public const int FrameHeaderLength = 9;
 
+    private const int PrefaceLength = 24;
+
     /// <summary>The initial SETTINGS_MAX_FRAME_SIZE and the smallest value it may take (RFC 9113 §4.2, §6.5.2).</summary>
     public const int MinMaxFrameSize = 16_384;
 
@@ -55,7 +57,7 @@ public static class Http2FrameReader
             return true;
         }
 
-        Span<byte> head = stackalloc byte[24];
+        Span<byte> head = stackalloc byte[PrefaceLength];
         int available = (int)Math.Min(buffer.Length, preface.Length);
         buffer.Slice(0, available).CopyTo(head);
         if (!head[..available].SequenceEqual(preface[..available]))

@@ -119,18 +119,44 @@ public sealed class Http2StreamException(int streamId, Http2ErrorCode code, stri
 /// </summary>
 public readonly record struct PriorityPayload(int StreamDependency, bool Exclusive, byte Weight);
 
+// The payloads holding a ReadOnlySequence are plain structs, not records: a record's generated equality would
+// compare the sequence through ValueType.Equals (boxing, field-by-field reflection on CoreCLR).
+
 /// <summary>
 /// A HEADERS payload without its padding (RFC 9113 §6.2). The priority fields are meaningful only when
 /// <see cref="HasPriority"/>. <see cref="Fragment"/> is the field block fragment: the whole block when the frame
 /// has END_HEADERS, else the first part, CONTINUATION frames bring the rest.
 /// </summary>
-public readonly record struct HeadersPayload(bool HasPriority, int StreamDependency, bool Exclusive, byte Weight, ReadOnlySequence<byte> Fragment)
+public readonly struct HeadersPayload(bool hasPriority, int streamDependency, bool exclusive, byte weight, ReadOnlySequence<byte> fragment)
 {
+    public bool HasPriority { get; } = hasPriority;
+
+    public int StreamDependency { get; } = streamDependency;
+
+    public bool Exclusive { get; } = exclusive;
+
+    /// <summary>The wire value: the weight minus one.</summary>
+    public byte Weight { get; } = weight;
+
+    public ReadOnlySequence<byte> Fragment { get; } = fragment;
+
     public PriorityPayload Priority => new(StreamDependency, Exclusive, Weight);
 }
 
 /// <summary>A PUSH_PROMISE payload without its padding (RFC 9113 §6.6).</summary>
-public readonly record struct PushPromisePayload(int PromisedStreamId, ReadOnlySequence<byte> Fragment);
+public readonly struct PushPromisePayload(int promisedStreamId, ReadOnlySequence<byte> fragment)
+{
+    public int PromisedStreamId { get; } = promisedStreamId;
+
+    public ReadOnlySequence<byte> Fragment { get; } = fragment;
+}
 
 /// <summary>A GOAWAY payload (RFC 9113 §6.8); <see cref="DebugData"/> is opaque diagnostic data, possibly empty.</summary>
-public readonly record struct GoAwayPayload(int LastStreamId, Http2ErrorCode ErrorCode, ReadOnlySequence<byte> DebugData);
+public readonly struct GoAwayPayload(int lastStreamId, Http2ErrorCode errorCode, ReadOnlySequence<byte> debugData)
+{
+    public int LastStreamId { get; } = lastStreamId;
+
+    public Http2ErrorCode ErrorCode { get; } = errorCode;
+
+    public ReadOnlySequence<byte> DebugData { get; } = debugData;
+}
