@@ -1011,7 +1011,26 @@ internal sealed class Http2Connection : IAsyncDisposable
 
             if (wait is not null)
             {
-                await wait.WaitAsync(stream.Aborted).ConfigureAwait(false);
+                if (_guard is null)
+                {
+                    await wait.WaitAsync(stream.Aborted).ConfigureAwait(false);
+                    continue;
+                }
+
+                try
+                {
+                    await wait.WaitAsync(_guard.Limits.ZeroWindowTimeout, stream.Aborted).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The caller keeps its window shut while we hold its data: a zero-window stall (slow read attack).
+                    AbuseReason = Http2AbuseVerdict.ZeroWindowStall.Reason;
+                    Failure = $"the caller kept its receive window at zero for {_guard.Limits.ZeroWindowTimeout.TotalSeconds:0} s";
+                    await SendGoAwayAsync(Http2AbuseVerdict.ZeroWindowStall.Code, Failure).ConfigureAwait(false);
+                    _channel.Abort();
+                    throw new Http2StreamResetException(Http2ErrorCode.EnhanceYourCalm, Failure);
+                }
+
                 continue;
             }
 
