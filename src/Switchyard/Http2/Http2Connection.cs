@@ -160,6 +160,8 @@ internal sealed class Http2Connection : IAsyncDisposable
             {
                 ReadResult read = await input.ReadAsync().ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = read.Buffer;
+                List<Http2Connection>? outer = t_batch;
+                t_batch = _batch;
                 try
                 {
                     while (Http2FrameReader.TryReadFrame(ref buffer, _options.MaxFrameSize, out Http2Frame frame))
@@ -169,10 +171,12 @@ internal sealed class Http2Connection : IAsyncDisposable
                 }
                 finally
                 {
+                    t_batch = outer;
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
                 await FlushControlAsync().ConfigureAwait(false);
+                await FlushBatchAsync().ConfigureAwait(false);
                 if (read.IsCompleted)
                 {
                     if (!buffer.IsEmpty)
@@ -907,7 +911,7 @@ internal sealed class Http2Connection : IAsyncDisposable
     /// <summary>Client role: opens a stream with this request header block (ids assigned in wire order).</summary>
     public async ValueTask<Http2Stream> OpenStreamAsync(Http2HeaderList headers, bool endStream)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await EnterWriteAsync().ConfigureAwait(false);
         Http2Stream stream;
         try
         {
@@ -926,7 +930,7 @@ internal sealed class Http2Connection : IAsyncDisposable
             }
 
             WriteHeaderFrames(stream.Id, headers, endStream);
-            await _channel.Output.FlushAsync().ConfigureAwait(false);
+            await FlushUnlessQueuedAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -939,12 +943,12 @@ internal sealed class Http2Connection : IAsyncDisposable
     /// <summary>Sends a header block on a stream (response, 1xx, trailers with <paramref name="endStream"/>).</summary>
     public async ValueTask SendHeadersAsync(Http2Stream stream, Http2HeaderList headers, bool endStream)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await EnterWriteAsync().ConfigureAwait(false);
         try
         {
             ThrowIfGone(stream);
             WriteHeaderFrames(stream.Id, headers, endStream);
-            await _channel.Output.FlushAsync().ConfigureAwait(false);
+            await FlushUnlessQueuedAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -1013,13 +1017,25 @@ internal sealed class Http2Connection : IAsyncDisposable
             {
                 if (_guard is null)
                 {
-                    await wait.WaitAsync(stream.Aborted).ConfigureAwait(false);
+                    try
+                    {
+                        await wait.WaitAsync(stream.Aborted).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (stream.ResetError is { } reset)
+                    {
+                        throw reset;
+                    }
+
                     continue;
                 }
 
                 try
                 {
                     await wait.WaitAsync(_guard.Limits.ZeroWindowTimeout, stream.Aborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stream.ResetError is { } reset)
+                {
+                    throw reset;
                 }
                 catch (TimeoutException)
                 {
@@ -1035,12 +1051,12 @@ internal sealed class Http2Connection : IAsyncDisposable
             }
 
             bool last = chunk == data.Length;
-            await _writeLock.WaitAsync().ConfigureAwait(false);
+            await EnterWriteAsync().ConfigureAwait(false);
             try
             {
                 ThrowIfGone(stream);
                 Http2FrameWriter.WriteData(_channel.Output, stream.Id, data.Slice(0, chunk), endStream && last);
-                await _channel.Output.FlushAsync().ConfigureAwait(false);
+                await FlushUnlessQueuedAsync().ConfigureAwait(false);
             }
             finally
             {
@@ -1165,6 +1181,87 @@ internal sealed class Http2Connection : IAsyncDisposable
         }
     }
 
+    private int _queuedWriters;
+
+    /// <summary>The connections written to during the read batch running on this thread (null outside a batch).</summary>
+    [ThreadStatic]
+    private static List<Http2Connection>? t_batch;
+
+    private readonly List<Http2Connection> _batch = [];
+
+    /// <summary>End of a read batch: one flush for every connection the batch wrote to.</summary>
+    private async ValueTask FlushBatchAsync()
+    {
+        while (_batch.Count > 0)
+        {
+            Http2Connection target = _batch[^1];
+            _batch.RemoveAt(_batch.Count - 1);
+            try
+            {
+                await target.EnterWriteAsync().ConfigureAwait(false);
+                try
+                {
+                    await target._channel.Output.FlushAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    target._writeLock.Release();
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+                // That connection is gone; its own read loop reports it.
+            }
+        }
+    }
+
+    /// <summary>Takes the output; counted while waiting so the writer before can leave the flush to the last one.</summary>
+    private async ValueTask EnterWriteAsync()
+    {
+        Interlocked.Increment(ref _queuedWriters);
+        try
+        {
+            await _writeLock.WaitAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queuedWriters);
+        }
+    }
+
+    /// <summary>
+    /// Write coalescing: when another writer already waits for the output, its flush sends our frames too (one
+    /// TLS record and one send for a burst of frames, as an event loop would); the last writer always flushes.
+    /// </summary>
+    private ValueTask FlushUnlessQueuedAsync()
+    {
+        if (Volatile.Read(ref _queuedWriters) > 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (t_batch is { } batch)
+        {
+            // Written while a read loop on this thread works through a batch of frames (streams run inline there):
+            // the read loop flushes once when the batch is done, one send for all the frames it caused.
+            if (!batch.Contains(this))
+            {
+                batch.Add(this);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask<FlushResult> flush = _channel.Output.FlushAsync();
+        if (flush.IsCompleted)
+        {
+            flush.GetAwaiter().GetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(flush.AsTask());
+    }
+
     private async ValueTask FlushControlAsync()
     {
         byte[]? bytes = null;
@@ -1185,11 +1282,11 @@ internal sealed class Http2Connection : IAsyncDisposable
 
     private async ValueTask WriteLockedAsync<TState>(TState state, Action<TState, PipeWriter> write)
     {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        await EnterWriteAsync().ConfigureAwait(false);
         try
         {
             write(state, _channel.Output);
-            await _channel.Output.FlushAsync().ConfigureAwait(false);
+            await FlushUnlessQueuedAsync().ConfigureAwait(false);
         }
         finally
         {

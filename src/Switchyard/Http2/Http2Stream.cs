@@ -31,7 +31,7 @@ internal sealed class Http2Stream
 
     private readonly Pipe _inbound = new(InboundOptions);
     private readonly System.Threading.Channels.Channel<Http2HeaderList> _headerBlocks =
-        System.Threading.Channels.Channel.CreateUnbounded<Http2HeaderList>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        System.Threading.Channels.Channel.CreateUnbounded<Http2HeaderList>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource _aborted = new();
 
     internal Http2Stream(Http2Connection connection, int id, long sendWindow, int receiveWindow)

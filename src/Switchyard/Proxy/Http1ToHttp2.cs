@@ -111,7 +111,8 @@ internal static class Http1ToHttp2
             {
                 ReadResult read = await input.ReadAsync().ConfigureAwait(false);
                 ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
-                remaining -= take.Length;
+                long taken = take.Length;
+                remaining -= taken;
                 if (remaining > 0 && read.IsCompleted)
                 {
                     input.AdvanceTo(take.End);
@@ -127,7 +128,7 @@ internal static class Http1ToHttp2
                     input.AdvanceTo(take.End);
                 }
 
-                context.AddIn(take.Length);
+                context.AddIn(taken);
             }
 
             return;
@@ -242,8 +243,9 @@ internal static class Http1ToHttp2
         while (true)
         {
             ReadResult read = await stream.Data.ReadAsync().ConfigureAwait(false);
+            int length = (int)read.Buffer.Length;
             stream.Data.AdvanceTo(read.Buffer.End);
-            await stream.ConsumedAsync((int)read.Buffer.Length).ConfigureAwait(false);
+            await stream.ConsumedAsync(length).ConfigureAwait(false);
             if (read.IsCompleted)
             {
                 return;

@@ -72,7 +72,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
     private async Task ProxyStreamAsync(ConnectionContext context, Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, UpstreamConnector upstreams)
     {
-        await Task.Yield(); // leave the read loop: it goes on with other streams' frames
+        // Runs on the read loop until its first await (routing, pooled connection, HEADERS upstream): no thread hop.
         try
         {
             var view = new Http2RequestView(request);
@@ -282,7 +282,16 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
         }
 
-        await requestBody.ConfigureAwait(false);
+        try
+        {
+            await requestBody.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Http2StreamResetException or OperationCanceledException && stream.ResetError is null)
+        {
+            // The destination answered in full and stopped the upload (RST_STREAM NO_ERROR, RFC 9113 8.1): the
+            // caller has its whole response; tell it to stop sending too.
+            await down.ResetAsync(stream, Http2ErrorCode.NoError).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Moves one direction's DATA (then trailers or END_STREAM) from one stream to the other.</summary>
@@ -293,6 +302,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         {
             ReadResult read = await data.ReadAsync().ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
+            long length = buffer.Length; // read before AdvanceTo: afterwards the segments may be reused
             Http2HeaderList? trailers = read.IsCompleted ? from.TryTakeTrailers() : null;
             bool endWithData = read.IsCompleted && trailers is null;
             try
@@ -310,14 +320,14 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
             if (toCaller)
             {
-                context.AddOut(buffer.Length);
+                context.AddOut(length);
             }
             else
             {
-                context.AddIn(buffer.Length);
+                context.AddIn(length);
             }
 
-            await from.ConsumedAsync((int)buffer.Length).ConfigureAwait(false);
+            await from.ConsumedAsync((int)length).ConfigureAwait(false);
             if (read.IsCompleted)
             {
                 if (trailers is not null)

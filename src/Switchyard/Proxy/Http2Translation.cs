@@ -198,7 +198,6 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 await down.SendHeadersAsync(stream, interim, endStream: false).ConfigureAwait(false);
             }
 
-            await body.ConfigureAwait(false);
             bool noBody = response.BodyKind == BodyKind.None || (response.BodyKind == BodyKind.ContentLength && response.ContentLength == 0);
             using (Http2HeaderList head = ResponseHeaders(response))
             {
@@ -214,6 +213,17 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 // nothing to read
             }
 
+            if (!body.IsCompleted)
+            {
+                // An early answer (the destination did not wait for the whole request body): the caller has it; the
+                // rest of the upload is abandoned, and so is this connection (it is mid-request).
+                upstream.Abort();
+                await down.ResetAsync(stream, Http2ErrorCode.NoError).ConfigureAwait(false);
+                _ = body.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                return;
+            }
+
+            await body.ConfigureAwait(false);
             if (response.KeepAlive && response.BodyKind != BodyKind.UntilClose)
             {
                 pool.Return(poolKey, upstream);
@@ -296,7 +306,8 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 {
                     ReadResult read = await input.ReadAsync().ConfigureAwait(false);
                     ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
-                    remaining -= take.Length;
+                    long taken = take.Length;
+                    remaining -= taken;
                     if (remaining > 0 && read.IsCompleted)
                     {
                         input.AdvanceTo(take.End);
@@ -312,7 +323,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                         input.AdvanceTo(take.End);
                     }
 
-                    context.AddOut(take.Length);
+                    context.AddOut(taken);
                 }
 
                 break;
@@ -367,6 +378,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 while (true)
                 {
                     ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    long length = read.Buffer.Length;
                     try
                     {
                         await down.SendDataAsync(stream, read.Buffer, endStream: read.IsCompleted).ConfigureAwait(false);
@@ -376,7 +388,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                         input.AdvanceTo(read.Buffer.End);
                     }
 
-                    context.AddOut(read.Buffer.Length);
+                    context.AddOut(length);
                     if (read.IsCompleted)
                     {
                         break;

@@ -3,26 +3,74 @@ using System.Buffers;
 namespace Switchyard.Http2.Hpack;
 
 /// <summary>
-/// Decodes HPACK header blocks (RFC 7541) into a sink, keeping the dynamic table in step with the peer's encoder.
-/// Every malformed block throws <see cref="HpackDecodingException"/> (COMPRESSION_ERROR); a block whose decoded
-/// list passes <c>maxHeaderListSize</c> is still decoded to the end, so the table stays in sync, but the sink
-/// hears no more of it (an HPACK bomb costs table lookups, not copies).
+/// Decodes HPACK header blocks (RFC 7541) for one direction of one connection, keeping the dynamic table in step
+/// with the peer's encoder. Not thread-safe: blocks are decoded one at a time, in the order they arrived.
+/// <para>
+/// Every malformed block throws <see cref="HpackDecodingException"/>; the table is then out of step, so the
+/// connection must end with COMPRESSION_ERROR. A block whose decoded list passes <c>maxHeaderListSize</c> is still
+/// decoded to its end (the table stays in step) but the sink hears no more of it, and the result says so: an HPACK
+/// bomb (one large entry indexed over and over) costs a table lookup per reference, never a copy.
+/// </para>
+/// <para>
+/// Allocation: nothing per field. Huffman-coded strings are decoded into one pooled buffer per block; a
+/// multi-segment block is first copied into a pooled buffer; the dynamic table grows its ring up to twice its
+/// maximum size.
+/// </para>
+/// <para>
+/// Field names are handed on as received. HTTP/2 requires them to be lower case and orders pseudo-header fields
+/// first (RFC 9113 8.2, 8.3); checking that is the caller's job, as is checking values for CR, LF and NUL.
+/// </para>
 /// </summary>
-public sealed class HpackDecoder(int maxTableSize = 4096, int maxHeaderListSize = 65536, int maxStringLength = 65536)
+public sealed class HpackDecoder
 {
-    private readonly HpackDynamicTable _table = new(maxTableSize);
-    private int _maxAllowedTableSize = maxTableSize;
+    private readonly HpackDynamicTable _table;
+    private readonly int _maxHeaderListSize;
+    private readonly int _maxStringLength;
+    private int _maxTableSize;
+    private bool _sizeUpdateRequired;
 
-    /// <summary>We advertised a new SETTINGS_HEADER_TABLE_SIZE (after it was acknowledged).</summary>
+    /// <param name="maxTableSize">
+    /// The SETTINGS_HEADER_TABLE_SIZE in effect: the initial size of the dynamic table and the most a dynamic table
+    /// size update may ask for. The protocol's initial value is 4096; when advertising less, construct with 4096 and
+    /// call <see cref="SetMaxTableSize"/> once the peer has acknowledged the SETTINGS.
+    /// </param>
+    /// <param name="maxHeaderListSize">Most name + value + 32 octets per field (RFC 7541 4.1) a block may decode to before <see cref="HpackDecodeResult.HeaderListTooLarge"/>.</param>
+    /// <param name="maxStringLength">Longest name or value accepted, after Huffman decoding; a longer one is a decoding error.</param>
+    public HpackDecoder(int maxTableSize = 4096, int maxHeaderListSize = 65536, int maxStringLength = 65536)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTableSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxHeaderListSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxStringLength);
+        _table = new HpackDynamicTable(maxTableSize, lookups: false);
+        _maxTableSize = maxTableSize;
+        _maxHeaderListSize = maxHeaderListSize;
+        _maxStringLength = maxStringLength;
+    }
+
+    /// <summary>The dynamic table as decoded so far (for tests and diagnostics).</summary>
+    internal HpackDynamicTable DynamicTable => _table;
+
+    /// <summary>
+    /// Our SETTINGS_HEADER_TABLE_SIZE changed and the peer acknowledged it: dynamic table size updates may now ask
+    /// for at most <paramref name="size"/>. When that is below the size the peer's encoder last chose, the peer must
+    /// shrink its table, so the next header block has to begin with a dynamic table size update (RFC 7541 4.2);
+    /// one that does not is a decoding error.
+    /// </summary>
     public void SetMaxTableSize(int size)
     {
-        _maxAllowedTableSize = size;
-        if (_table.MaxSize > size)
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        _maxTableSize = size;
+        if (size < _table.MaxSize)
         {
-            _table.SetMaxSize(size);
+            _sizeUpdateRequired = true;
         }
     }
 
+    /// <summary>
+    /// Decodes one complete header block (the fragments of HEADERS or PUSH_PROMISE and its CONTINUATION frames,
+    /// joined) into <paramref name="sink"/>. A single-segment sequence is decoded in place.
+    /// </summary>
+    /// <exception cref="HpackDecodingException">The block is malformed (end the connection with COMPRESSION_ERROR).</exception>
     public HpackDecodeResult Decode(ReadOnlySequence<byte> block, IHpackHeaderSink sink)
     {
         if (block.IsSingleSegment)
@@ -30,95 +78,147 @@ public sealed class HpackDecoder(int maxTableSize = 4096, int maxHeaderListSize 
             return Decode(block.FirstSpan, sink);
         }
 
-        byte[] copy = ArrayPool<byte>.Shared.Rent((int)block.Length);
+        if (block.Length > Array.MaxLength)
+        {
+            throw new HpackDecodingException("header block too large");
+        }
+
+        int length = (int)block.Length;
+        byte[] joined = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            block.CopyTo(copy);
-            return Decode(copy.AsSpan(0, (int)block.Length), sink);
+            block.CopyTo(joined);
+            return Decode(joined.AsSpan(0, length), sink);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(copy);
+            ArrayPool<byte>.Shared.Return(joined);
         }
     }
 
+    /// <summary>Decodes one complete header block into <paramref name="sink"/>.</summary>
+    /// <exception cref="HpackDecodingException">The block is malformed (end the connection with COMPRESSION_ERROR).</exception>
     public HpackDecodeResult Decode(ReadOnlySpan<byte> block, IHpackHeaderSink sink)
     {
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(1024);
+        ArgumentNullException.ThrowIfNull(sink);
+        byte[]? scratch = null; // Huffman-decoded strings, rented at the first one
         try
         {
             int pos = 0;
             long listSize = 0;
             bool tooLarge = false;
-            bool sizeUpdateAllowed = true;
+            bool fieldSeen = false;
             while (pos < block.Length)
             {
-                byte b = block[pos];
-                ReadOnlySpan<byte> name;
-                ReadOnlySpan<byte> value;
-                HpackIndexing indexing;
-                if ((b & 0x80) != 0)
+                byte first = block[pos];
+                if ((first & 0xE0) == 0x20)
                 {
-                    int index = ReadInteger(block, ref pos, 7);
-                    (name, value) = Lookup(index);
-                    indexing = HpackIndexing.Incremental;
-                }
-                else if ((b & 0xE0) == 0x20)
-                {
-                    if (!sizeUpdateAllowed)
+                    // Dynamic table size update (6.3): only before the first field (4.2).
+                    if (fieldSeen)
                     {
-                        throw new HpackDecodingException("dynamic table size update after a field");
+                        throw new HpackDecodingException("dynamic table size update after the first field of the block");
                     }
 
-                    int size = ReadInteger(block, ref pos, 5);
-                    if (size > _maxAllowedTableSize)
+                    int size = HpackInteger.Read(block, ref pos, 5);
+                    if (size > _maxTableSize)
                     {
-                        throw new HpackDecodingException($"dynamic table size update to {size} above the allowed {_maxAllowedTableSize}");
+                        throw new HpackDecodingException($"dynamic table size update to {size}, above the allowed {_maxTableSize}");
                     }
 
                     _table.SetMaxSize(size);
+                    _sizeUpdateRequired = false;
                     continue;
                 }
-                else
+
+                if (!fieldSeen)
                 {
-                    (int prefix, indexing) = (b & 0xC0) == 0x40 ? (6, HpackIndexing.Incremental)
-                        : (b & 0xF0) == 0x10 ? (4, HpackIndexing.NeverIndexed)
-                        : (4, HpackIndexing.WithoutIndexing);
-                    int index = ReadInteger(block, ref pos, prefix);
-                    int used = 0;
-                    bool nameInScratch = false;
+                    if (_sizeUpdateRequired)
+                    {
+                        throw new HpackDecodingException("the block does not begin with the dynamic table size update required after SETTINGS_HEADER_TABLE_SIZE was lowered");
+                    }
+
+                    fieldSeen = true;
+                }
+
+                ReadOnlySpan<byte> name;
+                ReadOnlySpan<byte> value;
+                HpackIndexing indexing;
+                bool add = false;
+                if (first >= 0x80)
+                {
+                    // Indexed field (6.1).
+                    int index = HpackInteger.Read(block, ref pos, 7);
                     if (index == 0)
                     {
-                        name = ReadString(block, ref pos, ref scratch, ref used, out nameInScratch);
+                        throw new HpackDecodingException("indexed field with index 0");
+                    }
+
+                    if (index <= HpackStaticTable.Count)
+                    {
+                        name = HpackStaticTable.Name(index);
+                        value = HpackStaticTable.Value(index);
                     }
                     else
                     {
-                        name = Lookup(index).Name;
+                        int dynamicIndex = CheckDynamicIndex(index);
+                        name = _table.Name(dynamicIndex);
+                        value = _table.Value(dynamicIndex);
                     }
 
-                    int nameLength = name.Length;
-                    value = ReadString(block, ref pos, ref scratch, ref used, out _);
-                    if (nameInScratch)
-                    {
-                        name = scratch.AsSpan(0, nameLength); // scratch may have grown while reading the value
-                    }
-
-                    if (indexing == HpackIndexing.Incremental)
-                    {
-                        _table.Add(name, value);
-                    }
+                    indexing = HpackIndexing.Incremental;
                 }
-
-                sizeUpdateAllowed = false;
-                listSize += name.Length + value.Length + 32;
-                if (listSize > maxHeaderListSize)
+                else
                 {
-                    tooLarge = true;
+                    // Literal (6.2.1 with incremental indexing, 6.2.2 without indexing, 6.2.3 never indexed).
+                    int prefixBits;
+                    if (first >= 0x40)
+                    {
+                        (indexing, prefixBits, add) = (HpackIndexing.Incremental, 6, true);
+                    }
+                    else if (first >= 0x10)
+                    {
+                        (indexing, prefixBits) = (HpackIndexing.NeverIndexed, 4);
+                    }
+                    else
+                    {
+                        (indexing, prefixBits) = (HpackIndexing.WithoutIndexing, 4);
+                    }
+
+                    int nameIndex = HpackInteger.Read(block, ref pos, prefixBits);
+                    int scratchUsed = 0;
+                    if (nameIndex == 0)
+                    {
+                        name = ReadString(block, ref pos, ref scratch, ref scratchUsed);
+                    }
+                    else if (nameIndex <= HpackStaticTable.Count)
+                    {
+                        name = HpackStaticTable.Name(nameIndex);
+                    }
+                    else
+                    {
+                        name = _table.Name(CheckDynamicIndex(nameIndex));
+                    }
+
+                    value = ReadString(block, ref pos, ref scratch, ref scratchUsed);
                 }
 
+                listSize += name.Length + value.Length + HpackDynamicTable.EntryOverhead;
                 if (!tooLarge)
                 {
-                    sink.OnHeader(name, value, indexing);
+                    if (listSize > _maxHeaderListSize)
+                    {
+                        tooLarge = true;
+                    }
+                    else
+                    {
+                        sink.OnHeader(name, value, indexing);
+                    }
+                }
+
+                if (add)
+                {
+                    // After the sink: the new entry may evict the one the name came from.
+                    _table.Add(name, value);
                 }
             }
 
@@ -126,111 +226,61 @@ public sealed class HpackDecoder(int maxTableSize = 4096, int maxHeaderListSize 
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
-        }
-    }
-
-    private (byte[] Name, byte[] Value) Lookup(int index)
-    {
-        if (index == 0)
-        {
-            throw new HpackDecodingException("index 0");
-        }
-
-        if (index <= HpackStaticTable.Count)
-        {
-            return HpackStaticTable.Entry(index);
-        }
-
-        int dynamic = index - HpackStaticTable.Count;
-        if (dynamic > _table.Count)
-        {
-            throw new HpackDecodingException($"index {index} beyond the tables");
-        }
-
-        return _table[dynamic];
-    }
-
-    /// <summary>RFC 7541 5.1 integer with an N-bit prefix; rejects values beyond int and over-long encodings.</summary>
-    internal static int ReadInteger(ReadOnlySpan<byte> block, scoped ref int pos, int prefixBits)
-    {
-        int max = (1 << prefixBits) - 1;
-        int value = block[pos++] & max;
-        if (value < max)
-        {
-            return value;
-        }
-
-        long result = value;
-        int shift = 0;
-        while (true)
-        {
-            if (pos >= block.Length)
+            if (scratch is not null)
             {
-                throw new HpackDecodingException("truncated integer");
-            }
-
-            byte b = block[pos++];
-            result += (long)(b & 0x7F) << shift;
-            if (result > int.MaxValue)
-            {
-                throw new HpackDecodingException("integer too large");
-            }
-
-            if ((b & 0x80) == 0)
-            {
-                return (int)result;
-            }
-
-            shift += 7;
-            if (shift > 28)
-            {
-                throw new HpackDecodingException("integer too long");
+                ArrayPool<byte>.Shared.Return(scratch);
             }
         }
     }
 
-    /// <summary>A string literal (5.2): a slice of the block, or Huffman-decoded into the scratch buffer after <paramref name="used"/>.</summary>
-    private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[] scratch, scoped ref int used, out bool inScratch)
+    /// <summary>The dynamic index for table index <paramref name="index"/> (above the static table), checked.</summary>
+    private int CheckDynamicIndex(int index)
     {
-        inScratch = false;
+        int dynamicIndex = index - HpackStaticTable.Count;
+        if (dynamicIndex > _table.Count)
+        {
+            throw new HpackDecodingException($"index {index} beyond the dynamic table ({_table.Count} entries)");
+        }
+
+        return dynamicIndex;
+    }
+
+    /// <summary>
+    /// A string literal (5.2): a slice of the block, or, Huffman-coded, decoded into <paramref name="scratch"/> at
+    /// <paramref name="scratchUsed"/>. The scratch buffer is rented once per block, large enough for every string of
+    /// a field (a Huffman code is at least 5 bits, so n octets decode to at most 8n/5), so earlier spans stay valid.
+    /// </summary>
+    private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[]? scratch, scoped ref int scratchUsed)
+    {
         if (pos >= block.Length)
         {
-            throw new HpackDecodingException("truncated string");
+            throw new HpackDecodingException("truncated field: string literal missing");
         }
 
         bool huffman = (block[pos] & 0x80) != 0;
-        int length = ReadInteger(block, ref pos, 7);
+        int length = HpackInteger.Read(block, ref pos, 7);
         if (length > block.Length - pos)
         {
-            throw new HpackDecodingException("string longer than the block");
+            throw new HpackDecodingException($"truncated string literal: {length} octets announced, {block.Length - pos} left in the block");
         }
 
         ReadOnlySpan<byte> raw = block.Slice(pos, length);
         pos += length;
         if (!huffman)
         {
-            if (length > maxStringLength)
+            if (length > _maxStringLength)
             {
-                throw new HpackDecodingException("string longer than allowed");
+                throw new HpackDecodingException($"string literal of {length} octets, above the limit of {_maxStringLength}");
             }
 
             return raw;
         }
 
-        int most = Math.Min(maxStringLength, (int)Math.Min(int.MaxValue, ((long)length * 8 / 5) + 1));
-        if (scratch.Length - used < most)
-        {
-            byte[] bigger = ArrayPool<byte>.Shared.Rent(used + most);
-            scratch.AsSpan(0, used).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(scratch);
-            scratch = bigger;
-        }
-
-        inScratch = true;
-        int n = HpackHuffman.Decode(raw, scratch.AsSpan(used, most));
-        ReadOnlySpan<byte> decoded = scratch.AsSpan(used, n);
-        used += n;
-        return decoded;
+        scratch ??= ArrayPool<byte>.Shared.Rent((int)Math.Min(((long)block.Length * 8 / 5) + 1, 2L * _maxStringLength));
+        int most = (int)Math.Min(_maxStringLength, (long)length * 8 / 5);
+        Span<byte> destination = scratch.AsSpan(scratchUsed, most);
+        int decoded = HpackHuffman.Decode(raw, destination); // fills `most` only when that is the limit
+        scratchUsed += decoded;
+        return destination[..decoded];
     }
 }

@@ -3,115 +3,174 @@ using System.Buffers;
 namespace Switchyard.Http2.Hpack;
 
 /// <summary>
-/// Encodes header blocks (RFC 7541) for one connection: full matches in the static or dynamic table become
-/// indexed fields, everything else a literal (name indexed where possible) added to the dynamic table when it is
-/// small enough to be worth it; never-indexed fields stay never-indexed and out of the table; strings are
-/// Huffman-coded when that is shorter. Table size changes from the peer's SETTINGS are announced at the start of
-/// the next block (the smallest size first when it shrank in between).
+/// Encodes header blocks (RFC 7541) for one direction of one connection. Not thread-safe: one block at a time,
+/// sent in the order encoded. Call <see cref="BeginHeaderBlock"/> before the first field of every block.
+/// <para>
+/// Policy, per field:
+/// <list type="bullet">
+/// <item><see cref="HpackIndexing.NeverIndexed"/>: always a never-indexed literal (6.2.3), with the name indexed
+/// when a table has it; never an indexed field and never added to the table, so the next hop learns it is
+/// sensitive too.</item>
+/// <item><see cref="HpackIndexing.Incremental"/>: an indexed field (6.1) when the static or dynamic table holds the
+/// exact field, else a literal with incremental indexing (6.2.1), name indexed where possible, added to the
+/// dynamic table; a field taking more than 3/4 of the table would flush it for one entry, so it goes as a literal
+/// without indexing instead.</item>
+/// <item><see cref="HpackIndexing.WithoutIndexing"/>: an indexed field when a table holds the exact field (that
+/// changes nothing), else a literal without indexing (6.2.2); the table is never added to.</item>
+/// </list>
+/// The static table wins ties (its indexes never move). Strings are Huffman-coded only when that is shorter.
+/// </para>
 /// </summary>
-public sealed class HpackEncoder(int maxTableSize = 4096)
+public sealed class HpackEncoder
 {
-    private readonly HpackDynamicTable _table = new(maxTableSize);
-    private int _pendingMinimum = -1;
-    private int _pendingFinal = -1;
+    /// <summary>SETTINGS_HEADER_TABLE_SIZE before the peer says otherwise (RFC 9113 6.5.2).</summary>
+    private const int InitialPeerTableSize = 4096;
 
-    /// <summary>The peer's SETTINGS_HEADER_TABLE_SIZE: our table never grows above it (we keep at most 4096).</summary>
+    private readonly HpackDynamicTable _table;
+    private readonly int _maxTableSize;
+    private int _pendingSmallest = -1; // smallest table size chosen since the last block, -1 when none
+    private int _pendingFinal = -1; // table size to announce at the start of the next block, -1 when none
+
+    /// <param name="maxTableSize">
+    /// The most dynamic table this encoder keeps, whatever the peer allows. The table starts at the protocol's 4096
+    /// octets (or this, when smaller: the first block then announces it).
+    /// </param>
+    public HpackEncoder(int maxTableSize = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTableSize);
+        _maxTableSize = maxTableSize;
+        _table = new HpackDynamicTable(InitialPeerTableSize, lookups: true);
+        if (maxTableSize < InitialPeerTableSize)
+        {
+            _pendingSmallest = _pendingFinal = maxTableSize;
+        }
+    }
+
+    /// <summary>Strings are Huffman-coded when shorter (tests turn this off to reproduce RFC 7541 C.2, C.3, C.5).</summary>
+    internal bool UseHuffman { get; set; } = true;
+
+    /// <summary>The dynamic table as encoded so far (for tests and diagnostics).</summary>
+    internal HpackDynamicTable DynamicTable => _table;
+
+    /// <summary>
+    /// The peer's SETTINGS_HEADER_TABLE_SIZE is now <paramref name="size"/>: the table is set to the smaller of it
+    /// and this encoder's own maximum, announced at the start of the next block (RFC 7541 4.2, 6.3). When the size
+    /// changed more than once in between, the smallest one is announced first, then the final one.
+    /// </summary>
     public void SetPeerMaxTableSize(int size)
     {
-        int chosen = Math.Min(size, 4096);
-        _pendingMinimum = _pendingMinimum < 0 ? chosen : Math.Min(_pendingMinimum, chosen);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        int chosen = Math.Min(size, _maxTableSize);
+        _pendingSmallest = _pendingSmallest < 0 ? chosen : Math.Min(_pendingSmallest, chosen);
         _pendingFinal = chosen;
     }
 
+    /// <summary>Starts a header block: writes the pending dynamic table size updates, if any.</summary>
     public void BeginHeaderBlock(IBufferWriter<byte> output)
     {
+        ArgumentNullException.ThrowIfNull(output);
         if (_pendingFinal < 0)
         {
             return;
         }
 
-        if (_pendingMinimum < _pendingFinal)
+        if (_pendingSmallest < _pendingFinal)
         {
-            WriteInteger(output, 0x20, 5, _pendingMinimum);
+            WriteSizeUpdate(_pendingSmallest, output);
+            WriteSizeUpdate(_pendingFinal, output);
+        }
+        else if (_pendingFinal != _table.MaxSize)
+        {
+            WriteSizeUpdate(_pendingFinal, output);
         }
 
-        WriteInteger(output, 0x20, 5, _pendingFinal);
-        _table.SetMaxSize(_pendingFinal);
-        _pendingMinimum = -1;
+        _pendingSmallest = -1;
         _pendingFinal = -1;
     }
 
+    /// <summary>Appends one field to the current block.</summary>
     public void EncodeHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, HpackIndexing indexing, IBufferWriter<byte> output)
     {
-        (int staticFull, int staticName) = HpackStaticTable.Find(name, value);
-        (int dynamicFull, int dynamicName) = indexing == HpackIndexing.NeverIndexed ? (0, 0) : _table.Find(name, value);
-        if (indexing != HpackIndexing.NeverIndexed && (staticFull > 0 || dynamicFull > 0))
+        ArgumentNullException.ThrowIfNull(output);
+        int staticIndex = HpackStaticTable.Find(name, value, out int nameIndex);
+        if (indexing != HpackIndexing.NeverIndexed)
         {
-            WriteInteger(output, 0x80, 7, staticFull > 0 ? staticFull : HpackStaticTable.Count + dynamicFull);
-            return;
+            if (staticIndex != 0)
+            {
+                WriteIndexed(staticIndex, output);
+                return;
+            }
+
+            int dynamicIndex = _table.Find(name, value, out int dynamicNameIndex);
+            if (dynamicIndex != 0)
+            {
+                WriteIndexed(HpackStaticTable.Count + dynamicIndex, output);
+                return;
+            }
+
+            if (nameIndex == 0 && dynamicNameIndex != 0)
+            {
+                nameIndex = HpackStaticTable.Count + dynamicNameIndex;
+            }
+        }
+        else if (nameIndex == 0)
+        {
+            _table.Find(name, ReadOnlySpan<byte>.Empty, out int dynamicNameIndex);
+            if (dynamicNameIndex != 0)
+            {
+                nameIndex = HpackStaticTable.Count + dynamicNameIndex;
+            }
         }
 
-        int nameIndex = staticName > 0 ? staticName : dynamicName > 0 ? HpackStaticTable.Count + dynamicName : 0;
-        bool index = indexing == HpackIndexing.Incremental && name.Length + value.Length + 32 <= _table.MaxSize * 3 / 4;
-        if (index)
-        {
-            WriteInteger(output, 0x40, 6, nameIndex);
-        }
-        else
-        {
-            WriteInteger(output, indexing == HpackIndexing.NeverIndexed ? (byte)0x10 : (byte)0x00, 4, nameIndex);
-        }
-
+        long entrySize = (long)name.Length + value.Length + HpackDynamicTable.EntryOverhead;
+        bool add = indexing == HpackIndexing.Incremental && entrySize <= (long)_table.MaxSize * 3 / 4;
+        (byte flags, int prefixBits) = add ? ((byte)0x40, 6)
+            : indexing == HpackIndexing.NeverIndexed ? ((byte)0x10, 4)
+            : ((byte)0x00, 4);
+        WriteInteger(flags, prefixBits, nameIndex, output);
         if (nameIndex == 0)
         {
-            WriteString(output, name);
+            WriteString(name, output);
         }
 
-        WriteString(output, value);
-        if (index)
+        WriteString(value, output);
+        if (add)
         {
             _table.Add(name, value);
         }
     }
 
-    internal static void WriteInteger(IBufferWriter<byte> output, byte flags, int prefixBits, int value)
+    private void WriteSizeUpdate(int size, IBufferWriter<byte> output)
     {
-        Span<byte> span = output.GetSpan(6);
-        int max = (1 << prefixBits) - 1;
-        if (value < max)
-        {
-            span[0] = (byte)(flags | value);
-            output.Advance(1);
-            return;
-        }
-
-        span[0] = (byte)(flags | max);
-        int n = 1;
-        value -= max;
-        while (value >= 0x80)
-        {
-            span[n++] = (byte)((value & 0x7F) | 0x80);
-            value >>= 7;
-        }
-
-        span[n++] = (byte)value;
-        output.Advance(n);
+        WriteInteger(0x20, 5, size, output);
+        _table.SetMaxSize(size);
     }
 
-    private static void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    private static void WriteIndexed(int index, IBufferWriter<byte> output) => WriteInteger(0x80, 7, index, output);
+
+    private static void WriteInteger(byte flags, int prefixBits, int value, IBufferWriter<byte> output)
     {
-        int huffman = HpackHuffman.EncodedLength(value);
-        if (huffman < value.Length)
+        Span<byte> span = output.GetSpan(HpackInteger.MaxLength);
+        output.Advance(HpackInteger.Write(span, flags, prefixBits, value));
+    }
+
+    /// <summary>A string literal (5.2): Huffman-coded when that is shorter, else as is.</summary>
+    private void WriteString(ReadOnlySpan<byte> value, IBufferWriter<byte> output)
+    {
+        long huffmanLength = UseHuffman ? HpackHuffman.EncodedLength(value) : long.MaxValue;
+        bool huffman = huffmanLength < value.Length;
+        int length = huffman ? (int)huffmanLength : value.Length;
+        Span<byte> span = output.GetSpan(HpackInteger.Length(7, length) + length);
+        int n = HpackInteger.Write(span, huffman ? (byte)0x80 : (byte)0x00, 7, length);
+        if (huffman)
         {
-            WriteInteger(output, 0x80, 7, huffman);
-            Span<byte> span = output.GetSpan(huffman);
-            HpackHuffman.Encode(value, span);
-            output.Advance(huffman);
+            HpackHuffman.Encode(value, span[n..]);
         }
         else
         {
-            WriteInteger(output, 0x00, 7, value.Length);
-            output.Write(value);
+            value.CopyTo(span[n..]);
         }
+
+        output.Advance(n + length);
     }
 }
