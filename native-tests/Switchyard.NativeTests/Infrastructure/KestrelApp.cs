@@ -32,6 +32,12 @@ public sealed record KestrelAppOptions
 
     /// <summary>Echoed as the first line ("app=NAME") so a test can tell which upstream answered.</summary>
     public string Name { get; init; } = "app";
+
+    /// <summary>Extra Kestrel settings (limits, HTTP/2 windows), applied after the defaults above.</summary>
+    public Action<KestrelServerOptions>? ConfigureServer { get; init; }
+
+    /// <summary>Middleware in front of the echo (e.g. extra endpoints with <c>Map</c>); the echo answers whatever it passes on.</summary>
+    public Action<IApplicationBuilder>? Pipeline { get; init; }
 }
 
 /// <summary>
@@ -77,9 +83,11 @@ public sealed class KestrelApp : IAsyncDisposable
                     });
                 }
             });
+            options.ConfigureServer?.Invoke(kestrel);
         });
 
         var app = builder.Build();
+        options.Pipeline?.Invoke(app);
         app.Run(context => EchoAsync(context, options.Name));
         await app.StartAsync().WaitAsync(Timeouts.Short);
 
