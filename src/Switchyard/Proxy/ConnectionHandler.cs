@@ -26,7 +26,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, logger);
+    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings), logger);
     private readonly Http2Processor _http2 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings), logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 

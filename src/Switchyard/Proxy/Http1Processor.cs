@@ -14,7 +14,8 @@ namespace Switchyard.Proxy;
 /// or app), forwards head and body (streamed, re-framed), then relays the response. Consecutive requests on one
 /// connection may go to different destinations; a route change closes the previous upstream connection.
 /// </summary>
-internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, Upstream.Http2ClientPool h2Pool, ILogger logger) : IConnectionProcessor
+internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, Upstream.Http2ClientPool h2Pool,
+    Http2Translation translation, ILogger logger) : IConnectionProcessor
 {
     /// <summary>
     /// Connections are interchangeable only for the same destination and the same TLS identity toward it
@@ -127,6 +128,29 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
                 string destination = intercept?.Id ?? AppDestination;
+
+                if (intercept is not null && !request.IsUpgrade && await TargetSpeaksH2cAsync(context, intercept).ConfigureAwait(false))
+                {
+                    // A plaintext developer server that speaks only HTTP/2 (h2c): the request becomes a stream on it.
+                    Http2.Http2Connection? target = await h2Pool.GetAsync(Http2Processor.PoolKey(context, intercept), async () =>
+                    {
+                        (Channel? channel, string? _) = await upstreams.ConnectTargetAsync(context, intercept).ConfigureAwait(false);
+                        return channel is null ? null : new Http2.Http2Connection(channel, isServer: false);
+                    }).ConfigureAwait(false);
+                    if (target is not null)
+                    {
+                        context.Port.Metrics.Requests.Increment(intercept.Id);
+                        if (!await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false))
+                        {
+                            await downstream.CloseOutputAsync().ConfigureAwait(false);
+                            return ConnectionEndReason.Completed;
+                        }
+
+                        continue;
+                    }
+
+                    // Unreachable: the HTTP/1 path below fails open or answers 503 as usual.
+                }
 
                 if (intercept is null && !context.DownstreamIsTls && context.Port.Detector.Protocol.Http == Detection.HttpDetection.Http2 && !request.IsUpgrade)
                 {
@@ -301,6 +325,19 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 await upstream.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A plaintext delivery to a target that answers the h2c preface (or is configured delivery.http http2).</summary>
+    private async ValueTask<bool> TargetSpeaksH2cAsync(ConnectionContext context, InterceptRule intercept)
+    {
+        Config.InterceptSettings? settings = translation.Intercepts(intercept.Id);
+        bool plaintext = (settings?.Plaintext ?? false) || !context.DownstreamIsTls;
+        if (!plaintext || settings?.DeliveryHttp == Config.HttpMode.Http1)
+        {
+            return false;
+        }
+
+        return await translation.SpeaksH2cAsync(intercept, null).ConfigureAwait(false);
     }
 
     private async Task<(Channel? Channel, string Destination, string? Failure)> ConnectAsync(ConnectionContext context, UpstreamConnector upstreams, InterceptRule? intercept)

@@ -17,6 +17,9 @@ namespace Switchyard.Proxy;
 /// </summary>
 internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> intercepts)
 {
+    /// <summary>The live settings of an intercept, by id.</summary>
+    public Func<string, Config.InterceptSettings?> Intercepts => intercepts;
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, bool> _h2cTargets = new(StringComparer.Ordinal);
 
@@ -94,7 +97,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
     }
 
     /// <summary>A plaintext target speaks h2c when it answers the connection preface with SETTINGS (asked once per target).</summary>
-    public async Task<bool> SpeaksH2cAsync(InterceptRule intercept, Channel unused)
+    public async Task<bool> SpeaksH2cAsync(InterceptRule intercept, Channel? unused)
     {
         _ = unused;
         Config.HttpMode mode = intercepts(intercept.Id)?.DeliveryHttp ?? Config.HttpMode.Auto;

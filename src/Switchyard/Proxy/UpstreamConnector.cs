@@ -90,7 +90,15 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         bool plaintext = settings?.Plaintext ?? false;
         try
         {
-            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls, offerH2).ConfigureAwait(false), null);
+            // delivery.http pins the version offered in ALPN; auto offers h2 first to HTTP/2 callers.
+            Config.HttpMode mode = settings?.DeliveryHttp ?? Config.HttpMode.Auto;
+            SslApplicationProtocol[] alpn = mode switch
+            {
+                Config.HttpMode.Http1 => [SslApplicationProtocol.Http11],
+                Config.HttpMode.Http2 => [SslApplicationProtocol.Http2],
+                _ => offerH2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
+            };
+            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls, alpn).ConfigureAwait(false), null);
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
@@ -117,7 +125,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     /// delivery trustRoots/serverName/client certificate it presents that certificate and verifies the target
     /// (against those roots, else the system roots). Disposes the socket when the handshake fails.
     /// </summary>
-    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery, bool offerH2 = false)
+    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery, SslApplicationProtocol[]? alpn = null)
     {
         if (!tls)
         {
@@ -131,7 +139,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             var options = new SslClientAuthenticationOptions
             {
                 TargetHost = delivery?.ServerName ?? serverName,
-                ApplicationProtocols = offerH2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
+                ApplicationProtocols = [.. alpn ?? [SslApplicationProtocol.Http11]],
                 RemoteCertificateValidationCallback = delivery is null
                     ? static (_, _, _, _) => true
                     : static (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None,

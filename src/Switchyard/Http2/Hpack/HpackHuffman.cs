@@ -18,7 +18,8 @@ internal static class HpackHuffman
     private const uint HitsEos = 1u << 17;
 
     /// <summary>Code of each symbol, right-aligned (RFC 7541 Appendix B, "code as hex").</summary>
-    private static ReadOnlySpan<uint> Codes =>
+    /// <remarks>An array, not a <c>ReadOnlySpan&lt;uint&gt;</c> property: unoptimized builds allocate such a span on every access.</remarks>
+    private static readonly uint[] Codes =
     [
         0x1ff8, 0x7fffd8, 0xfffffe2, 0xfffffe3, 0xfffffe4, 0xfffffe5, 0xfffffe6, 0xfffffe7, // 0-7
         0xfffffe8, 0xffffea, 0x3ffffffc, 0xfffffe9, 0xfffffea, 0x3ffffffd, 0xfffffeb, 0xfffffec, // 8-15
@@ -102,7 +103,7 @@ internal static class HpackHuffman
     /// <summary>Codes <paramref name="source"/> into <paramref name="destination"/> (at least <see cref="EncodedLength"/> octets); returns the octets written.</summary>
     public static int Encode(ReadOnlySpan<byte> source, Span<byte> destination)
     {
-        ReadOnlySpan<uint> codes = Codes;
+        uint[] codes = Codes;
         ReadOnlySpan<byte> lengths = Lengths;
         ulong pending = 0; // only the low `bits` bits matter
         int bits = 0;
