@@ -397,10 +397,13 @@ public sealed class ConfigFaker(TempDirectory directory)
             }
 
             bool plaintext = false;
+            HttpMode deliveryHttp = HttpMode.Auto;
             if (f.Random.Bool())
             {
                 plaintext = f.Random.Bool();
-                intercept["delivery"] = new JsonObject { ["plaintext"] = plaintext, ["http"] = f.PickRandom("auto", "http1", "http2") };
+                string http = f.PickRandom("auto", "http1", "http2");
+                deliveryHttp = http switch { "http1" => HttpMode.Http1, "http2" => HttpMode.Http2, _ => HttpMode.Auto };
+                intercept["delivery"] = new JsonObject { ["plaintext"] = plaintext, ["http"] = http };
             }
 
             array.Add(intercept);
@@ -408,7 +411,7 @@ public sealed class ConfigFaker(TempDirectory directory)
             // The settings name the port by its name whichever way the config referred to it.
             var rule = new Switchyard.Routing.InterceptRule(id, port.Name, mode == "wiretap" ? Switchyard.Routing.InterceptMode.Wiretap : Switchyard.Routing.InterceptMode.Intercept,
                 new Switchyard.Routing.HeaderFilter("x-dev", Switchyard.Routing.StringMatch.Exact(id)), target, failOpen);
-            expected.Add(new InterceptSettings(id, port.Name, mode, target, failOpen, rule, plaintext));
+            expected.Add(new InterceptSettings(id, port.Name, mode, target, failOpen, rule, plaintext) { DeliveryHttp = deliveryHttp });
         }
 
         json["intercepts"] = array;

@@ -138,6 +138,13 @@ public sealed class ConfigLoaderTests : IDisposable
             (j, _, _) => j["workload"] = new JsonObject { ["name"] = "echo", ["labelz"] = new JsonObject() }),
         ["unknown admin field"] = new("$.admin.tokenfile", _ => "unknown field 'tokenfile'",
             (j, _, _) => j["admin"] = new JsonObject { ["listen"] = "127.0.0.1:9901", ["tokenfile"] = "/t" }),
+        ["bad delivery.http"] = new("$.intercepts[0].delivery.http", _ => "expected \"auto\", \"http1\" or \"http2\", found \"h3\"",
+            (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "alice", ["port"] = c.PortName(0), ["target"] = "127.0.0.1:18700",
+                ["match"] = new JsonObject { ["header"] = "x-dev", ["exact"] = "alice" },
+                ["delivery"] = new JsonObject { ["http"] = "h3" },
+            })),
         ["unknown delivery field"] = new("$.intercepts[0].delivery.plaintxt", _ => "unknown field 'plaintxt'",
             (j, c, _) => j["intercepts"] = new JsonArray(new JsonObject
             {
