@@ -337,7 +337,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             return false;
         }
 
-        return await translation.SpeaksH2cAsync(intercept, null).ConfigureAwait(false);
+        return await translation.SpeaksH2cAsync(intercept).ConfigureAwait(false);
     }
 
     private async Task<(Channel? Channel, string Destination, string? Failure)> ConnectAsync(ConnectionContext context, UpstreamConnector upstreams, InterceptRule? intercept)

@@ -140,11 +140,10 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
     /// <summary>The chosen destination's pooled HTTP/2 connection, or an HTTP/1 connection to translate to; fails open like HTTP/1.</summary>
     private async Task<Destination> OpenAsync(ConnectionContext context, InterceptRule? intercept, UpstreamConnector upstreams)
     {
-        string? interceptFailure = null;
         if (intercept is not null)
         {
             string key = PoolKey(context, intercept);
-            (Http2Connection? h2, Channel? h1, string? failure) = await GetAsync(context, key, () => DialTargetAsync(context, intercept, upstreams)).ConfigureAwait(false);
+            (Http2Connection? h2, Channel? h1, string? failure) = await GetAsync(key, () => DialTargetAsync(context, intercept, upstreams)).ConfigureAwait(false);
             if (failure is null)
             {
                 return new Destination(intercept.Id, h2, h1, key, null);
@@ -155,22 +154,19 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 return new Destination(intercept.Id, null, null, key, $"intercept {intercept.Id}: target {intercept.Target} unavailable: {failure}");
             }
 
-            interceptFailure = failure;
             context.Port.Metrics.FailOpen.Increment(intercept.Id);
             logger.InterceptFailedOpen(context.Id, context.Port.Settings.Name, intercept.Id, intercept.Target ?? "-", failure);
         }
 
-        _ = interceptFailure;
         string appKey = PoolKey(context, null);
-        (Http2Connection? app, Channel? app1, string? appFailure) = await GetAsync(context, appKey, () => DialAppAsync(context, upstreams)).ConfigureAwait(false);
+        (Http2Connection? app, Channel? app1, string? appFailure) = await GetAsync(appKey, () => DialAppAsync(context, upstreams)).ConfigureAwait(false);
         return appFailure is null
             ? new Destination(AppDestination, app, app1, appKey, null)
             : new Destination(AppDestination, null, null, appKey, $"app {context.Port.Settings.App} unavailable: {appFailure}");
     }
 
-    private async Task<(Http2Connection? H2, Channel? H1, string? Failure)> GetAsync(ConnectionContext context, string key, Func<Task<(Channel? Channel, bool H2, string? Failure)>> dial)
+    private async Task<(Http2Connection? H2, Channel? H1, string? Failure)> GetAsync(string key, Func<Task<(Channel? Channel, bool H2, string? Failure)>> dial)
     {
-        _ = context;
         if (http2Pool.Http1Only.ContainsKey(key))
         {
             Channel? pooled = http1Pool.TryRent(key);
@@ -216,7 +212,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         if (dialFailure is null && http2Pool.Http1Only.ContainsKey(key))
         {
             // Another stream's dial found out the destination speaks HTTP/1.1 only.
-            return await GetAsync(context, key, dial).ConfigureAwait(false);
+            return await GetAsync(key, dial).ConfigureAwait(false);
         }
 
         return (null, null, dialFailure ?? "unreachable");
@@ -246,7 +242,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
         bool h2 = channel is TlsChannel tls
             ? tls.Ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2
-            : await translation.SpeaksH2cAsync(intercept, channel).ConfigureAwait(false);
+            : await translation.SpeaksH2cAsync(intercept).ConfigureAwait(false);
         return (channel, h2, null);
     }
 

@@ -97,9 +97,8 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
     }
 
     /// <summary>A plaintext target speaks h2c when it answers the connection preface with SETTINGS (asked once per target).</summary>
-    public async Task<bool> SpeaksH2cAsync(InterceptRule intercept, Channel? unused)
+    public async Task<bool> SpeaksH2cAsync(InterceptRule intercept)
     {
-        _ = unused;
         Config.HttpMode mode = intercepts(intercept.Id)?.DeliveryHttp ?? Config.HttpMode.Auto;
         if (mode != Config.HttpMode.Auto)
         {

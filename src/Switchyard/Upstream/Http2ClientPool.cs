@@ -100,12 +100,11 @@ internal sealed class Http2ClientPool
             list.Add(connection);
         }
 
-        _ = RunAsync(key, list, connection);
+        _ = RunAsync(list, connection);
     }
 
-    private static async Task RunAsync(string key, List<Http2Connection> list, Http2Connection connection)
+    private static async Task RunAsync(List<Http2Connection> list, Http2Connection connection)
     {
-        _ = key;
         await connection.RunAsync().ConfigureAwait(false);
         lock (list)
         {
