@@ -164,7 +164,26 @@ public sealed class ConfigLoaderTests : IDisposable
         ["tls value in upper case"] = new("$.ports[1].tls", _ => "found \"ON\"", (j, _, _) => Port(j, 1)["tls"] = "ON"),
         ["http value unknown"] = new("$.ports[1].http", _ => "found \"http3\"", (j, _, _) => Port(j, 1)["http"] = "http3"),
         ["protocol unknown"] = new("$.ports[1].protocol", _ => "found \"SCTP\"", (j, _, _) => Port(j, 1)["protocol"] = "SCTP"),
-        ["protocol UDP"] = new("$.ports[1].protocol", _ => "not supported", (j, _, _) => Port(j, 1)["protocol"] = "UDP"),
+        ["UDP port with tls on"] = new("$.ports[1].tls", _ => "not supported on a UDP port", (j, _, _) =>
+        {
+            JsonObject port = Port(j, 1);
+            port.Remove("downstreamTls");
+            port.Remove("upstreamTls");
+            port["protocol"] = "UDP";
+            port["tls"] = "on";
+        }),
+        ["UDP port with downstreamTls"] = new("$.ports[1].downstreamTls", _ => "not supported on a UDP port", (j, _, d) =>
+        {
+            JsonObject port = Port(j, 1);
+            port["protocol"] = "UDP";
+            port["tls"] = "auto";
+            port["downstreamTls"] = Pair(WriteCert(d, TestPki.Shared.EcLeaf), WriteKey(d, TestPki.Shared.EcLeaf));
+        }),
+        ["udpIdleTimeout on a TCP port"] = new("$.ports[1].udpIdleTimeout", _ => "only for UDP ports", (j, _, _) =>
+        {
+            Port(j, 1)["protocol"] = "TCP";
+            Port(j, 1)["udpIdleTimeout"] = "30s";
+        }),
         ["probeTimeout in hours"] = BadDuration("2h"),
         ["probeTimeout not a number"] = BadDuration("abc"),
         ["probeTimeout negative"] = BadDuration("-1s"),

@@ -228,7 +228,8 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         }
         catch (ConfigException e)
         {
-            return (e.Reason.StartsWith("duplicate intercept id", StringComparison.Ordinal) ? 409 : 400, "application/json",
+            bool conflict = e.Reason.StartsWith("duplicate intercept id", StringComparison.Ordinal) || e.Reason.StartsWith("conflicts with", StringComparison.Ordinal);
+            return (conflict ? 409 : 400, "application/json",
                 Json(new ErrorDocument(e.Message), AdminJsonContext.Default.ErrorDocument));
         }
 
@@ -281,6 +282,9 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 
         Labeled(sb, ports, "switchyard_requests_total", "Parsed requests by port and route (app or the intercept id).", "route", p => p.Metrics.Requests);
         Labeled(sb, ports, "switchyard_intercept_fail_open_total", "Requests an unreachable intercept target sent to the app instead, by intercept id.", "intercept", p => p.Metrics.FailOpen);
+        Labeled(sb, ports, "switchyard_global_intercept_connections_total", "Connections a global intercept took at transport level (not decrypted), by intercept id.", "intercept", p => p.Metrics.GlobalConnections);
+        Labeled(sb, ports, "switchyard_udp_sessions_total", "UDP sessions (one per source address) by destination (app or the intercept id).", "route", p => p.Metrics.UdpSessions);
+        Labeled(sb, ports, "switchyard_udp_datagrams_total", "UDP datagrams relayed by direction.", "direction", p => p.Metrics.UdpDatagrams);
         Labeled(sb, ports, "switchyard_http2_abuse_total", "HTTP/2 connections closed by an abuse limit (GOAWAY), by reason.", "reason", p => p.Metrics.Http2Abuse);
         Labeled(sb, ports, "switchyard_http2_goaway_total", "HTTP/2 connections closed by the agent for a protocol error (GOAWAY), by error code.", "code", p => p.Metrics.Http2Errors);
         Labeled(sb, ports, "switchyard_protocol_mismatches_total", "Callers that spoke TLS to a plaintext port or plaintext to a TLS port.", "reason", p => p.Metrics.ProtocolMismatches);

@@ -53,6 +53,9 @@ public sealed class PortConfig
 
     /// <summary>Largest HTTP/1 request line + header section accepted (bytes; default 65536). Larger: 400.</summary>
     public int? MaxRequestHeadBytes { get; set; }
+
+    /// <summary>UDP ports: idle time after which a source address's session is closed (default 60s).</summary>
+    public string? UdpIdleTimeout { get; set; }
     public DownstreamTlsConfig? DownstreamTls { get; set; }
     public UpstreamTlsConfig? UpstreamTls { get; set; }
 }

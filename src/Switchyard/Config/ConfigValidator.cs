@@ -48,7 +48,7 @@ internal sealed class ConfigValidator(string file)
             PortSettings port = ValidatePort(config.Ports[i], i, $"$.ports[{i}]");
             foreach (PortSettings other in ports)
             {
-                if (other.Listen.Port == port.Listen.Port)
+                if (other.Listen.Port == port.Listen.Port && other.Protocol == port.Protocol)
                 {
                     Fail($"$.ports[{i}].listen", $"duplicate listen port {port.Listen.Port} (also $.ports[{other.Index}])");
                 }
@@ -82,11 +82,6 @@ internal sealed class ConfigValidator(string file)
         if (protocol is not ("TCP" or "UDP"))
         {
             Fail($"{at}.protocol", $"expected \"TCP\" or \"UDP\", found \"{protocol}\"");
-        }
-
-        if (protocol == "UDP")
-        {
-            Fail($"{at}.protocol", "UDP ports are not supported by this version of the agent");
         }
 
         if (p.Listen is null)
@@ -151,6 +146,33 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.tls", "\"off\" contradicts downstreamTls");
         }
 
+        if (protocol == "UDP")
+        {
+            // Datagrams are relayed as they are (per source address): nothing to decrypt or parse.
+            if (downstream is not null || upstream is not null || tls == TlsMode.On)
+            {
+                Fail(downstream is not null ? $"{at}.downstreamTls" : upstream is not null ? $"{at}.upstreamTls" : $"{at}.tls", "not supported on a UDP port (datagrams are relayed as they are)");
+            }
+
+            tls = TlsMode.Off;
+            http = HttpMode.None;
+            inspect = InspectMode.Never;
+        }
+
+        TimeSpan udpIdle = DefaultUdpIdleTimeout;
+        if (p.UdpIdleTimeout is not null)
+        {
+            if (protocol != "UDP")
+            {
+                Fail($"{at}.udpIdleTimeout", "only for UDP ports");
+            }
+
+            if (!Duration.TryParse(p.UdpIdleTimeout, out udpIdle) || udpIdle <= TimeSpan.Zero)
+            {
+                Fail($"{at}.udpIdleTimeout", $"expected a duration such as \"60s\", found \"{p.UdpIdleTimeout}\"");
+            }
+        }
+
         Http1.Http1Limits limits = Http1.Http1Limits.Default;
         if (p.MaxRequestHeadBytes is int maxHead)
         {
@@ -162,7 +184,10 @@ internal sealed class ConfigValidator(string file)
             limits = limits with { MaxHeadBytes = maxHead };
         }
 
-        return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream, limits);
+        return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream, limits)
+        {
+            UdpIdleTimeout = udpIdle,
+        };
     }
 
     private DownstreamTlsSettings ValidateDownstream(DownstreamTlsConfig d, string at)
@@ -268,6 +293,8 @@ internal sealed class ConfigValidator(string file)
     }
 
     /// <summary>One intercept (config file or POST /v1/intercepts) against the ports and the intercepts already there.</summary>
+    internal static readonly TimeSpan DefaultUdpIdleTimeout = TimeSpan.FromSeconds(60);
+
     internal InterceptSettings ValidateIntercept(InterceptConfig c, string at, IReadOnlyList<PortSettings> ports, IEnumerable<InterceptSettings> earlier)
     {
         if (string.IsNullOrEmpty(c.Id))
@@ -311,13 +338,28 @@ internal sealed class ConfigValidator(string file)
             Fail(e.JsonPath, e.Reason);
         }
 
+        PortSettings onPort = ports.First(p => p.Name == c.Port || p.Listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) == c.Port);
+        string portName = onPort.Name;
+        var rule = new Routing.InterceptRule(c.Id!, portName, mode == "wiretap" ? Routing.InterceptMode.Wiretap : Routing.InterceptMode.Intercept, filter, c.Target, c.FailOpen ?? true);
+        if (onPort.Protocol == "UDP" && !(rule.IsGlobal && rule.Mode == Routing.InterceptMode.Intercept))
+        {
+            Fail(rule.IsGlobal ? $"{at}.mode" : $"{at}.match", $"port \"{portName}\" is UDP: only a global intercept (no match) applies to datagrams");
+        }
+
+        if (onPort.Protocol == "UDP" && c.Target is null)
+        {
+            Fail($"{at}.target", $"required on UDP port \"{portName}\" (datagrams are not carried through the developer tunnel)");
+        }
+
         if (c.Target is null)
         {
             Fail($"{at}.target", "required (delivery through the developer tunnel is not part of this version)");
         }
 
-        string portName = ports.First(p => p.Name == c.Port || p.Listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) == c.Port).Name;
-        var rule = new Routing.InterceptRule(c.Id!, portName, mode == "wiretap" ? Routing.InterceptMode.Wiretap : Routing.InterceptMode.Intercept, filter, c.Target, c.FailOpen ?? true);
+        if (Routing.GlobalIntercepts.Conflict(rule, earlier.Select(e => e.Rule)) is { } conflict)
+        {
+            Fail(at, conflict);
+        }
         DeliveryTlsSettings? tls = null;
         if (c.Delivery is { } d && (d.TrustRoots is { Count: > 0 } || d.ServerName is not null || d.CertPem is not null || d.KeyPem is not null))
         {

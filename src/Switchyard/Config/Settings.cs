@@ -37,6 +37,9 @@ public sealed record PortSettings(
     Http1.Http1Limits? Http1Limits = null)
 {
     public string App => AppHost.Contains(':') ? $"[{AppHost}]:{AppPort}" : $"{AppHost}:{AppPort}";
+
+    /// <summary>UDP ports: a source address's session (its socket toward the app or the target) ends after this long without datagrams.</summary>
+    public TimeSpan UdpIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 public sealed record DownstreamTlsSettings(

@@ -45,6 +45,15 @@ internal sealed class PortMetrics(string name)
     /// <summary>Requests an intercept could not deliver and sent to the app instead (failOpen), by intercept id.</summary>
     public LabeledCounter FailOpen { get; } = new();
 
+    /// <summary>Connections a global intercept took at transport level, by intercept id.</summary>
+    public LabeledCounter GlobalConnections { get; } = new();
+
+    /// <summary>UDP ports: datagrams relayed, by direction (downstream_to_app, app_to_downstream; "app" is the target under a global intercept).</summary>
+    public LabeledCounter UdpDatagrams { get; } = new();
+
+    /// <summary>UDP ports: sessions (one per source address) opened, by destination ("app" or the intercept id).</summary>
+    public LabeledCounter UdpSessions { get; } = new();
+
     /// <summary>HTTP/2 connections ended by an abuse limit, by reason (rapid_reset, continuation_flood, ...).</summary>
     public LabeledCounter Http2Abuse { get; } = new();
 

@@ -11,6 +11,7 @@ namespace Switchyard.Proxy;
 internal sealed class Agent : IAsyncDisposable
 {
     private readonly ILogger _logger;
+    private readonly ILogger _udpLogger;
     private readonly ConnectionHandler _handler;
     private readonly List<Task> _acceptLoops = [];
     private readonly long _startedAt = Stopwatch.GetTimestamp();
@@ -21,6 +22,7 @@ internal sealed class Agent : IAsyncDisposable
     {
         Settings = settings;
         _logger = loggers.CreateLogger("Switchyard.Agent");
+        _udpLogger = loggers.CreateLogger("Switchyard.Udp");
         Ports = settings.Ports.Select(p => new PortRuntime(p, loggers.CreateLogger("Switchyard.Detection"))).ToList();
         Routes = new Routing.RouteTableHolder(Routing.RouteTable.Create(settings.Intercepts.Select(i => i.Rule)));
         foreach (InterceptSettings intercept in settings.Intercepts)
@@ -88,6 +90,12 @@ internal sealed class Agent : IAsyncDisposable
         CheckCertificates();
         foreach (PortRuntime port in Ports)
         {
+            if (port.Settings.Protocol == "UDP")
+            {
+                StartUdp(port);
+                continue;
+            }
+
             try
             {
                 port.Listener = Listener.Bind(port.Settings.Listen);
@@ -106,6 +114,22 @@ internal sealed class Agent : IAsyncDisposable
         _listening = true;
     }
 
+    private void StartUdp(PortRuntime port)
+    {
+        try
+        {
+            port.Udp = UdpRelay.Bind(port, Routes, _udpLogger);
+        }
+        catch (SocketException e)
+        {
+            _logger.ListenFailed(port.Settings.Name, Endpoints.Format(port.Settings.Listen) + "/udp", e.Message);
+            throw;
+        }
+
+        _logger.PortListening(port.Settings.Name, Endpoints.Format(port.Udp.LocalEndPoint) + "/udp", port.Settings.App, "never");
+        _acceptLoops.Add(port.Udp.RunAsync());
+    }
+
     /// <summary>
     /// Stops accepting, lets open connections finish for up to <paramref name="drainTimeout"/>, then aborts the rest.
     /// </summary>
@@ -116,6 +140,7 @@ internal sealed class Agent : IAsyncDisposable
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();
+            port.Udp?.Dispose();
         }
 
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
@@ -161,6 +186,7 @@ internal sealed class Agent : IAsyncDisposable
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();
+            port.Udp?.Dispose();
         }
 
         return ValueTask.CompletedTask;

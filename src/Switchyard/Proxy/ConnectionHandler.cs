@@ -79,7 +79,16 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         // inspect auto decrypts only while an HTTP-filtered intercept or wiretap is active on the port (read per
         // connection, so an intercept added later applies to the next connection); never never decrypts.
         // A port known not to carry HTTP (appProtocol tcp, http none) has nothing to inspect.
-        bool filtered = routes.Snapshot.ForPort(settings.Name).HasFilteredRules;
+        Routing.PortRoutes portRoutes = routes.Snapshot.ForPort(settings.Name);
+        if (portRoutes.GlobalIntercept is { } global)
+        {
+            // A global intercept takes the whole port at transport level, whatever inspect says: nothing is decrypted.
+            port.Metrics.Opened(terminate: false);
+            logger.ConnectionOpened(context.Id, context.Remote, settings.Name, "global");
+            return await GlobalInterceptRelay.RunAsync(context, downstream, upstreams, global, logger).ConfigureAwait(false);
+        }
+
+        bool filtered = portRoutes.HasFilteredRules;
         bool terminate = (settings.Inspect == InspectMode.Always || (settings.Inspect == InspectMode.Auto && filtered)) && protocol.Http != HttpDetection.None;
 
         if (protocol.NeedsProbe && protocol.Http != HttpDetection.None)

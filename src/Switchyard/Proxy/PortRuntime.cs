@@ -26,6 +26,9 @@ internal sealed class PortRuntime
 
     public Listener? Listener { get; set; }
 
+    /// <summary>UDP ports: the datagram relay (instead of <see cref="Listener"/>).</summary>
+    public UdpRelay? Udp { get; set; }
+
     /// <summary>Logs "cannot terminate" once per port instead of once per connection.</summary>
     public bool FirstCannotTerminate() => Interlocked.Exchange(ref _cannotTerminateLogged, 1) == 0;
 }

@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Diagnostics;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// A UDP port: datagrams from each source address are relayed through a session of their own (a socket connected to
+/// the app, or to the port's global intercept target) and the answers go back to that source. A session ends after
+/// <see cref="Config.PortSettings.UdpIdleTimeout"/> without datagrams either way. The destination follows the live
+/// intercepts: a session whose destination changed (global intercept added or removed) is replaced on its next datagram.
+/// </summary>
+internal sealed class UdpRelay : IDisposable
+{
+    private const int MaxDatagram = 65_535;
+
+    private readonly PortRuntime _port;
+    private readonly Routing.RouteTableHolder _routes;
+    private readonly ILogger _logger;
+    private readonly Socket _socket;
+    private readonly ConcurrentDictionary<EndPoint, Session> _sessions = new();
+    private readonly CancellationTokenSource _stop = new();
+
+    private UdpRelay(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger, Socket socket)
+    {
+        _port = port;
+        _routes = routes;
+        _logger = logger;
+        _socket = socket;
+    }
+
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>Binds the port's listen address (throws <see cref="SocketException"/> when taken).</summary>
+    public static UdpRelay Bind(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger)
+    {
+        IPEndPoint listen = port.Settings.Listen;
+        var socket = new Socket(listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (listen.AddressFamily == AddressFamily.InterNetworkV6 && listen.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(listen);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new UdpRelay(port, routes, logger, socket);
+    }
+
+    /// <summary>Receives until disposed; runs the idle sweep alongside.</summary>
+    public async Task RunAsync()
+    {
+        Task sweep = SweepAsync();
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram);
+        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        while (!_stop.IsCancellationRequested)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP from an earlier send, or a truncated datagram: UDP loses it, the port goes on
+            }
+
+            _port.Metrics.UdpDatagrams.Increment("downstream_to_app");
+            Session? session = SessionFor(received.RemoteEndPoint);
+            if (session is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                await session.Upstream.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                session.Touch();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // The destination refused (ICMP) or the session just expired: the datagram is lost, as UDP allows.
+            }
+        }
+
+        await sweep.ConfigureAwait(false);
+    }
+
+    private Session? SessionFor(EndPoint source)
+    {
+        Routing.RouteTable table = _routes.Snapshot;
+        Routing.InterceptRule? global = table.ForPort(_port.Settings.Name).GlobalIntercept;
+        string route = global?.Id ?? "app";
+        if (_sessions.TryGetValue(source, out Session? session))
+        {
+            if (session.Route == route)
+            {
+                return session;
+            }
+
+            // The intercepts changed since this source's session began: the next datagram goes to the new destination.
+            if (_sessions.TryRemove(new KeyValuePair<EndPoint, Session>(source, session)))
+            {
+                session.Dispose();
+            }
+        }
+
+        (string host, int port) = global?.Target is { } target && Config.Endpoints.TryParseHostPort(target, out string h, out int p)
+            ? (h, p)
+            : (_port.Settings.AppHost, _port.Settings.AppPort);
+        Socket upstream;
+        try
+        {
+            IPAddress address = IPAddress.TryParse(host, out IPAddress? parsed) ? parsed : Dns.GetHostAddresses(host)[0];
+            upstream = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            upstream.Connect(new IPEndPoint(address, port));
+        }
+        catch (SocketException e)
+        {
+            _logger.UdpDestinationFailed(_port.Settings.Name, $"{host}:{port}", e.Message);
+            return null;
+        }
+
+        session = new Session(source, route, upstream);
+        _sessions[source] = session;
+        _port.Metrics.UdpSessions.Increment(route);
+        _ = AnswerAsync(session);
+        return session;
+    }
+
+    /// <summary>The destination's datagrams go back to the session's source.</summary>
+    private async Task AnswerAsync(Session session)
+    {
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(MaxDatagram);
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = await session.Upstream.ReceiveAsync(buffer, SocketFlags.None, session.Closed).ConfigureAwait(false);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                continue; // ICMP port unreachable from the destination: nothing to answer yet
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+
+            session.Touch();
+            _port.Metrics.UdpDatagrams.Increment("app_to_downstream");
+            try
+            {
+                await _socket.SendToAsync(buffer.AsMemory(0, n), SocketFlags.None, session.Source).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (e is ObjectDisposedException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        TimeSpan idle = _port.Settings.UdpIdleTimeout;
+        using var timer = new PeriodicTimer(idle / 4 < TimeSpan.FromSeconds(1) ? idle / 4 : TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                foreach ((EndPoint source, Session session) in _sessions)
+                {
+                    if (session.IdleFor > idle && _sessions.TryRemove(new KeyValuePair<EndPoint, Session>(source, session)))
+                    {
+                        session.Dispose();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _socket.Dispose();
+        foreach (Session session in _sessions.Values)
+        {
+            session.Dispose();
+        }
+
+        _sessions.Clear();
+    }
+
+    private sealed class Session(EndPoint source, string route, Socket upstream) : IDisposable
+    {
+        private readonly CancellationTokenSource _closed = new();
+        private long _lastActive = Stopwatch.GetTimestamp();
+
+        public EndPoint Source { get; } = source;
+
+        /// <summary>"app" or the global intercept's id.</summary>
+        public string Route { get; } = route;
+
+        public Socket Upstream { get; } = upstream;
+
+        public CancellationToken Closed => _closed.Token;
+
+        public TimeSpan IdleFor => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActive));
+
+        public void Touch() => Volatile.Write(ref _lastActive, Stopwatch.GetTimestamp());
+
+        public void Dispose()
+        {
+            _closed.Cancel();
+            Upstream.Dispose();
+            _closed.Dispose();
+        }
+    }
+}
