@@ -5,6 +5,7 @@ using Switchyard.Admin;
 using Switchyard.Config;
 using Switchyard.Demo;
 using Switchyard.Diagnostics;
+using Switchyard.Kubernetes;
 using Switchyard.Proxy;
 
 namespace Switchyard;
@@ -18,6 +19,8 @@ public static class Program
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
           switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
+                                                                         Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
           switchyard version                                             print the version
         """;
 
@@ -37,7 +40,8 @@ public static class Program
                 "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
                 "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
-                "generate" or "inject" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
+                "generate" => GenerateCommand.Run(args[1..], Console.In, Console.OpenStandardOutput(), Console.Error),
+                "inject" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
                 _ => UsageError($"unknown command '{args[0]}'"),
             };
         }
@@ -46,6 +50,11 @@ public static class Program
             return UsageError(e.Message);
         }
         catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (KubeInputException e)
         {
             Console.Error.WriteLine(e.Message);
             return 2;
