@@ -85,4 +85,16 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
 
         Assert.Equal(first, second);
     }
+
+    [Fact]
+    public void The_shop_config_with_its_UDP_port_loads_and_the_UDP_port_is_relayed_without_inspection()
+    {
+        Generation generation = Generate(Shop, "deploy/shop");
+
+        AgentSettings settings = ConfigLoader.Parse(Encoding.UTF8.GetBytes(generation.ConfigJson), "generated.json");
+
+        PortSettings dns = Assert.Single(settings.Ports, p => p.Protocol == "UDP");
+        Assert.Equal(("dns", 9904, 53), (dns.Name, dns.Listen.Port, dns.AppPort));
+        Assert.Equal((TlsMode.Off, HttpMode.None, InspectMode.Never), (dns.Tls, dns.Http, dns.Inspect));
+    }
 }
