@@ -18,6 +18,9 @@ public static class Program
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
           switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard intercept --agent HOST:PORT --to HOST:PORT [filters] [--wiretap] [--plaintext] [--id ID] [--port PORT] [--tunnel HOST:PORT] [--token-file F] [--quiet]
+                                                                         take your requests (filters: --header NAME=VALUE, --header-regex NAME=REGEX, --path-equal P,
+                                                                         --path-prefix P, --path-regex R, --method M) to your local server through the agent's tunnel
           switchyard version                                             print the version
         """;
 
@@ -37,7 +40,8 @@ public static class Program
                 "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
                 "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
-                "generate" or "inject" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
+                "intercept" => await Cli.InterceptCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "generate" or "inject" => UsageError($"'{args[0]}' is not part of this build yet"),
                 _ => UsageError($"unknown command '{args[0]}'"),
             };
         }
