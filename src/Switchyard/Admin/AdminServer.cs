@@ -140,7 +140,13 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
                 new ConnectionStatus(port.Metrics.Active, port.Metrics.Total)));
         }
 
-        return new StatusDocument(Program.Version, new ConfigStatus(agent.Settings.FilePath, agent.Settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts());
+        TunnelStatus? tunnel = agent.Tunnel is { LocalEndPoint: { } tunnelListen } t
+            ? new TunnelStatus(Endpoints.Format(tunnelListen), agent.Intercepts.Keys.Where(t.Registry.IsConnected).Order(StringComparer.Ordinal).ToList())
+            : null;
+        return new StatusDocument(Program.Version, new ConfigStatus(agent.Settings.FilePath, agent.Settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts())
+        {
+            Tunnel = tunnel,
+        };
     }
 
     private List<InterceptStatus> Intercepts() =>
@@ -220,7 +226,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         {
             InterceptConfig config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
                 ?? throw new ConfigException("request body", "$", "expected an intercept object, found null");
-            intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values);
+            intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values, tunnel: agent.Tunnel is not null);
         }
         catch (JsonException e)
         {
@@ -324,6 +330,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         Family(sb, "switchyard_ready", "gauge", "1 when every port listens and the config is valid, 0 otherwise or while draining.");
         sb.Append("switchyard_ready ").Append(agent.Ready ? '1' : '0').Append('\n');
         agent.Metrics.RenderGlobal(sb);
+        agent.Tunnel?.Registry.RenderMetrics(sb);
         return sb.ToString();
     }
 

@@ -10,7 +10,14 @@ internal sealed record StatusDocument(
     bool Ready,
     bool Draining,
     IReadOnlyList<PortStatus> Ports,
-    IReadOnlyList<InterceptStatus> Intercepts);
+    IReadOnlyList<InterceptStatus> Intercepts)
+{
+    /// <summary>tunnel.listen as bound, null when there is no tunnel (`switchyard intercept` reads its port here).</summary>
+    public TunnelStatus? Tunnel { get; init; }
+}
+
+/// <param name="Connected">Intercept ids whose developer has a control connection attached.</param>
+internal sealed record TunnelStatus(string Listen, IReadOnlyList<string> Connected);
 
 internal sealed record ConfigStatus(string Path, string Fingerprint);
 

@@ -32,7 +32,8 @@ internal sealed class ConfigValidator(string file)
             }
         }
 
-        if (config.Tunnel?.Listen is { } tunnel && !Endpoints.TryParseListen(tunnel, out _))
+        IPEndPoint? tunnelListen = null;
+        if (config.Tunnel?.Listen is { } tunnel && !Endpoints.TryParseListen(tunnel, out tunnelListen))
         {
             Fail("$.tunnel.listen", $"expected \"HOST:PORT\", found \"{tunnel}\"");
         }
@@ -70,10 +71,10 @@ internal sealed class ConfigValidator(string file)
         var intercepts = new List<InterceptSettings>();
         for (int i = 0; i < (config.Intercepts?.Count ?? 0); i++)
         {
-            intercepts.Add(ValidateIntercept(config.Intercepts![i], $"$.intercepts[{i}]", ports, intercepts));
+            intercepts.Add(ValidateIntercept(config.Intercepts![i], $"$.intercepts[{i}]", ports, intercepts, tunnel: tunnelListen is not null));
         }
 
-        return new AgentSettings(file, fingerprint, admin, token, ports, intercepts);
+        return new AgentSettings(file, fingerprint, admin, token, ports, intercepts) { TunnelListen = tunnelListen };
     }
 
     private PortSettings ValidatePort(PortConfig p, int index, string at)
@@ -292,10 +293,13 @@ internal sealed class ConfigValidator(string file)
         return PemLoader.LoadTrustRoots(paths);
     }
 
-    /// <summary>One intercept (config file or POST /v1/intercepts) against the ports and the intercepts already there.</summary>
     internal static readonly TimeSpan DefaultUdpIdleTimeout = TimeSpan.FromSeconds(60);
 
-    internal InterceptSettings ValidateIntercept(InterceptConfig c, string at, IReadOnlyList<PortSettings> ports, IEnumerable<InterceptSettings> earlier)
+    /// <summary>
+    /// One intercept (config file or POST /v1/intercepts) against the ports and the intercepts already there. Without a
+    /// target it is delivered through the developer tunnel, which needs <paramref name="tunnel"/> (tunnel.listen set).
+    /// </summary>
+    internal InterceptSettings ValidateIntercept(InterceptConfig c, string at, IReadOnlyList<PortSettings> ports, IEnumerable<InterceptSettings> earlier, bool tunnel = false)
     {
         if (string.IsNullOrEmpty(c.Id))
         {
@@ -351,14 +355,19 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.target", $"required on UDP port \"{portName}\" (datagrams are not carried through the developer tunnel)");
         }
 
-        if (c.Target is null)
+        if (c.Target is null && !tunnel)
         {
-            Fail($"{at}.target", "required (delivery through the developer tunnel is not part of this version)");
+            Fail($"{at}.target", "required when tunnel.listen is not set (without a target, delivery goes through the developer tunnel)");
         }
 
         if (Routing.GlobalIntercepts.Conflict(rule, earlier.Select(e => e.Rule)) is { } conflict)
         {
             Fail(at, conflict);
+        }
+
+        if (Routing.InterceptConflicts.Find(rule, earlier.Select(e => e.Rule)) is { } same)
+        {
+            Fail($"{at}.match", $"{Routing.InterceptConflicts.ReasonPrefix} \"{same.Id}\" (same headers and path)");
         }
         DeliveryTlsSettings? tls = null;
         if (c.Delivery is { } d && (d.TrustRoots is { Count: > 0 } || d.ServerName is not null || d.CertPem is not null || d.KeyPem is not null))

@@ -18,7 +18,11 @@ public sealed record AgentSettings(
     IPEndPoint AdminListen,
     string? AdminToken,
     IReadOnlyList<PortSettings> Ports,
-    IReadOnlyList<InterceptSettings> Intercepts);
+    IReadOnlyList<InterceptSettings> Intercepts)
+{
+    /// <summary>tunnel.listen: where `switchyard intercept` connects; null = no tunnel.</summary>
+    public IPEndPoint? TunnelListen { get; init; }
+}
 
 public sealed record PortSettings(
     int Index,

@@ -31,8 +31,9 @@ internal sealed class Agent : IAsyncDisposable
         }
 
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
-        Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap"));
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream")), Routes, Wiretaps,
+        Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, id => lookup(id) is { Target: null }, id => RemoveIntercept(id), loggers);
+        Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
+        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry), Routes, Wiretaps,
             new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(), loggers.CreateLogger("Switchyard.Connection"));
     }
 
@@ -44,6 +45,9 @@ internal sealed class Agent : IAsyncDisposable
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
+
+    /// <summary>The developer tunnel (tunnel.listen), or null when it is not configured.</summary>
+    public Upstream.Tunnel.TunnelServer? Tunnel { get; }
 
     /// <summary>Wiretap queues and senders, with their delivered and dropped counts.</summary>
     public Upstream.Wiretaps Wiretaps { get; }
@@ -73,6 +77,7 @@ internal sealed class Agent : IAsyncDisposable
         lock (_interceptsLock)
         {
             Intercepts.TryRemove(id, out _);
+            Tunnel?.Registry.Forget(id);
             return Routes.Remove(id);
         }
     }
@@ -111,6 +116,8 @@ internal sealed class Agent : IAsyncDisposable
             _acceptLoops.Add(port.Listener.AcceptLoopAsync(channel => _handler.HandleAsync(p, channel)));
         }
 
+        Tunnel?.Start();
+
         _listening = true;
     }
 
@@ -137,6 +144,7 @@ internal sealed class Agent : IAsyncDisposable
     {
         _draining = true;
         _logger.Draining(signal, Tracker.Count, drainTimeout.TotalSeconds);
+        Tunnel?.Dispose();
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();
@@ -183,6 +191,7 @@ internal sealed class Agent : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        Tunnel?.Dispose();
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();

@@ -26,8 +26,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings), logger);
-    private readonly Http2Processor _http2 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings), logger);
+    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings) { Tunnels = upstreams.Tunnels }, logger);
+    private readonly Http2Processor _http2 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings) { Tunnels = upstreams.Tunnels }, logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)

@@ -16,7 +16,7 @@ internal static class GlobalInterceptRelay
         Routing.InterceptRule intercept, ILogger logger)
     {
         string port = context.Port.Settings.Name;
-        SocketChannel? target = null;
+        Channel? target = null;
         string? failure = null;
         if (intercept.Target is { } address && Config.Endpoints.TryParseHostPort(address, out string host, out int number))
         {
@@ -28,6 +28,12 @@ internal static class GlobalInterceptRelay
             {
                 failure = e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message;
             }
+        }
+        else if (intercept.Target is null && upstreams.Tunnels is { } tunnels)
+        {
+            // No target: the developer's reverse tunnel carries the caller's bytes as they are (the CLI relays them to --to).
+            target = await tunnels.TakeAsync(intercept.Id).ConfigureAwait(false);
+            failure = target is null ? "no tunnel connection from the developer" : null;
         }
         else
         {

@@ -125,6 +125,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     return ConnectionEndReason.BadRequest;
                 }
 
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
                 string destination = intercept?.Id ?? AppDestination;
@@ -287,6 +288,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
+                if (intercept is { Target: null } && destination == intercept.Id)
+                {
+                    upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, response.StatusCode,
+                        (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
 
                 // The exchange is complete: a keep-alive upstream goes back to the pool for the next request (of
                 // any caller), whatever this caller does next.

@@ -93,13 +93,14 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 context.Port.Metrics.Requests.Increment(destination.Id == AppDestination ? "app" : destination.Id);
                 try
                 {
-                    if (destination.Http2 is not null)
+                    long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    int status = destination.Http2 is not null
+                        ? await RelayHttp2Async(down, stream, request, requestEnded, destination.Http2, context, copier).ConfigureAwait(false)
+                        : await translation.RelayHttp1Async(down, stream, request, requestEnded, destination.Http1!, destination.PoolKey, http1Pool, context, copier).ConfigureAwait(false);
+                    if (intercept is { Target: null } && destination.Id == intercept.Id)
                     {
-                        await RelayHttp2Async(down, stream, request, requestEnded, destination.Http2, context, copier).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await translation.RelayHttp1Async(down, stream, request, requestEnded, destination.Http1!, destination.PoolKey, http1Pool, context, copier).ConfigureAwait(false);
+                        upstreams.Tunnels?.Delivered(intercept.Id, view.Method, request.GetString(":path"u8) ?? "/", status,
+                            (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
 
                     break;
@@ -247,7 +248,8 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
     }
 
     /// <summary>HTTP/2 to HTTP/2: one stream on the destination's connection; both directions pumped with both windows.</summary>
-    private static async Task RelayHttp2Async(Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, Http2Connection up,
+    /// <returns>The final response status.</returns>
+    private static async Task<int> RelayHttp2Async(Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, Http2Connection up,
         ConnectionContext context, WiretapCopier? copier)
     {
         Http2Stream upstream = await up.OpenStreamAsync(request, requestEnded).ConfigureAwait(false);
@@ -260,10 +262,16 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
         // Response: informational blocks pass through, then the final head, its body and trailers.
         Http2HeaderList response;
+        int final = 0;
         while (true)
         {
             response = await upstream.ReadHeadersAsync().ConfigureAwait(false);
             bool informational = response.TryGet(":status"u8, out ReadOnlySpan<byte> status) && status[0] == (byte)'1';
+            if (!informational && status.Length == 3)
+            {
+                final = ((status[0] - '0') * 100) + ((status[1] - '0') * 10) + (status[2] - '0');
+            }
+
             await down.SendHeadersAsync(stream, response, response.EndStream).ConfigureAwait(false);
             bool ended = response.EndStream;
             response.Dispose();
@@ -288,6 +296,8 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             // caller has its whole response; tell it to stop sending too.
             await down.ResetAsync(stream, Http2ErrorCode.NoError).ConfigureAwait(false);
         }
+
+        return final;
     }
 
     /// <summary>Moves one direction's DATA (then trailers or END_STREAM) from one stream to the other.</summary>

@@ -20,6 +20,9 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
     /// <summary>The live settings of an intercept, by id.</summary>
     public Func<string, Config.InterceptSettings?> Intercepts => intercepts;
 
+    /// <summary>Developers connected through the tunnel, for probing a tunnel intercept's local server.</summary>
+    public Upstream.Tunnel.TunnelRegistry? Tunnels { get; init; }
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, bool> _h2cTargets = new(StringComparer.Ordinal);
 
@@ -105,26 +108,38 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
             return mode == Config.HttpMode.Http2;
         }
 
-        string target = intercept.Target ?? string.Empty;
+        string target = intercept.Target ?? "tunnel|" + intercept.Id;
         if (_h2cTargets.TryGetValue(target, out bool known))
         {
             return known;
         }
 
-        bool h2c = false;
-        if (Config.Endpoints.TryParseHostPort(target, out string host, out int port))
+        // A tunnel intercept is probed through one of its developer's reverse connections; when none is there, the
+        // answer is not remembered (the next request asks again).
+        Channel? probe = null;
+        if (intercept.Target is null)
         {
-            Channel? probe = await UpstreamConnector.DialAsync(host, port, tls: false, host, null).ConfigureAwait(false);
-            if (probe is not null)
+            probe = Tunnels is null ? null : await Tunnels.TakeAsync(intercept.Id).ConfigureAwait(false);
+        }
+        else if (Config.Endpoints.TryParseHostPort(target, out string host, out int port))
+        {
+            probe = await UpstreamConnector.DialAsync(host, port, tls: false, host, null).ConfigureAwait(false);
+        }
+
+        bool h2c = false;
+        if (probe is not null)
+        {
+            await using (probe.ConfigureAwait(false))
             {
-                await using (probe.ConfigureAwait(false))
-                {
-                    h2c = await AnswersWithSettingsAsync(probe).ConfigureAwait(false);
-                }
+                h2c = await AnswersWithSettingsAsync(probe).ConfigureAwait(false);
             }
         }
 
-        _h2cTargets[target] = h2c;
+        if (probe is not null || intercept.Target is not null)
+        {
+            _h2cTargets[target] = h2c;
+        }
+
         return h2c;
     }
 
@@ -156,7 +171,8 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
     }
 
     /// <summary>One HTTP/2 stream exchanged with an HTTP/1.1 destination.</summary>
-    public async Task RelayHttp1Async(Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, Channel upstream, string poolKey,
+    /// <returns>The final response status.</returns>
+    public async Task<int> RelayHttp1Async(Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, Channel upstream, string poolKey,
         Upstream.ConnectionPool pool, ConnectionContext context, WiretapCopier? copier)
     {
         bool hasLength = request.IndexOf("content-length"u8) >= 0;
@@ -222,7 +238,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 upstream.Abort();
                 await down.ResetAsync(stream, Http2ErrorCode.NoError).ConfigureAwait(false);
                 _ = body.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                return;
+                return response.StatusCode;
             }
 
             await body.ConfigureAwait(false);
@@ -231,6 +247,8 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 pool.Return(poolKey, upstream);
                 returned = true;
             }
+
+            return response.StatusCode;
         }
         finally
         {

@@ -10,12 +10,15 @@ using Switchyard.Transport;
 namespace Switchyard.Proxy;
 
 /// <summary>Opens connections to destinations: the app (plain or re-encrypted per upstreamTls).</summary>
-internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
+internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger, Upstream.Tunnel.TunnelRegistry? tunnels = null)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The live settings of an intercept (delivery options), by id.</summary>
     public Func<string, Config.InterceptSettings?> InterceptSettings => intercepts;
+
+    /// <summary>The developers connected through the tunnel (null when tunnel.listen is not set).</summary>
+    public Upstream.Tunnel.TunnelRegistry? Tunnels => tunnels;
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>A connection to the app for this caller, or null and the reason (already logged and counted).</summary>
@@ -71,19 +74,34 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     /// </summary>
     public async Task<(Channel? Channel, string? Failure)> ConnectTargetAsync(ConnectionContext context, Routing.InterceptRule intercept, bool offerH2 = false)
     {
-        if (intercept.Target is null || !Config.Endpoints.TryParseHostPort(intercept.Target, out string host, out int port))
+        Channel socket;
+        string host;
+        if (intercept.Target is null)
         {
-            return (null, "no target address");
-        }
+            // Delivery through the developer tunnel: a reverse connection the developer's CLI relays to its --to.
+            host = context.Sni ?? "localhost";
+            if (tunnels is null || await tunnels.TakeAsync(intercept.Id).ConfigureAwait(false) is not { } reverse)
+            {
+                return (null, "no developer connected through the tunnel");
+            }
 
-        SocketChannel socket;
-        try
-        {
-            socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+            socket = reverse;
         }
-        catch (Exception e) when (e is SocketException or TimeoutException)
+        else
         {
-            return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
+            if (!Config.Endpoints.TryParseHostPort(intercept.Target, out host, out int port))
+            {
+                return (null, "no target address");
+            }
+
+            try
+            {
+                socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException)
+            {
+                return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
+            }
         }
 
         Config.InterceptSettings? settings = intercepts(intercept.Id);
@@ -120,19 +138,37 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         }
     }
 
+    /// <summary>TLS (or not) over a reverse tunnel connection toward a developer-side destination; null when the handshake fails.</summary>
+    public static async Task<Channel?> OverTunnelAsync(Channel reverse, bool tls, string serverName, Config.DeliveryTlsSettings? delivery)
+    {
+        try
+        {
+            return await UpgradeAsync(reverse, tls, serverName, delivery).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// TLS toward a developer-side destination, offering http/1.1 (and h2 first for HTTP/2 callers): anonymous and not verifying by default; with
     /// delivery trustRoots/serverName/client certificate it presents that certificate and verifies the target
     /// (against those roots, else the system roots). Disposes the socket when the handshake fails.
     /// </summary>
-    private static async Task<Channel> UpgradeAsync(SocketChannel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery, SslApplicationProtocol[]? alpn = null)
+    private static async Task<Channel> UpgradeAsync(Channel socket, bool tls, string serverName, Config.DeliveryTlsSettings? delivery, SslApplicationProtocol[]? alpn = null)
     {
         if (!tls)
         {
             return socket;
         }
 
-        var ssl = new SslStream(socket.AsStream(), leaveInnerStreamOpen: true);
+        if (socket is not SocketChannel tcp)
+        {
+            throw new IOException("TLS needs a TCP connection underneath");
+        }
+
+        var ssl = new SslStream(tcp.AsStream(), leaveInnerStreamOpen: true);
         try
         {
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
@@ -150,7 +186,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
                 options.ClientCertificateContext = delivery.ClientCertificate?.Context;
             }
             await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
-            return new TlsChannel(ssl, socket);
+            return new TlsChannel(ssl, tcp);
         }
         catch
         {

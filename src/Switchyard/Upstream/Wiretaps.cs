@@ -27,6 +27,9 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     /// <summary>How long a tap may take to answer one copy before the connection is dropped (reason tap_timeout).</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Developers connected through the tunnel: a tap without a target sends its copies there.</summary>
+    public Tunnel.TunnelRegistry? Tunnels { get; init; }
+
     private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
 
     /// <summary>Drops by tap id and reason (queue_full, body_too_large, tap_unreachable, tap_error, tap_timeout).</summary>
@@ -72,6 +75,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 }
 
                 bool? keepAlive;
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 using (var deadline = new CancellationTokenSource(AnswerTimeout))
                 await using (deadline.Token.Register(static c => ((Channel)c!).Abort(), connection).ConfigureAwait(false))
                 {
@@ -97,6 +101,11 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 }
 
                 Delivered.Increment(tap.Id);
+                if (tap.Target is null)
+                {
+                    Tunnels?.Delivered(tap.Id, copy.Method, RequestTarget(copy.Request), response.StatusCode,
+                        (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
                 if (keepAlive == false)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
@@ -118,13 +127,35 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
 
     private async Task<Channel?> ConnectAsync(InterceptRule tap, WiretapCopy copy)
     {
-        if (tap.Target is null || !Config.Endpoints.TryParseHostPort(tap.Target, out string host, out int port))
+        Config.InterceptSettings? settings = intercepts(tap.Id);
+        if (tap.Target is null)
+        {
+            Channel? reverse = Tunnels is null ? null : await Tunnels.TakeAsync(tap.Id).ConfigureAwait(false);
+            return reverse is null ? null
+                : await UpstreamConnector.OverTunnelAsync(reverse, copy.Tls && !(settings?.Plaintext ?? false), copy.Sni ?? "localhost", settings?.Tls).ConfigureAwait(false);
+        }
+
+        if (!Config.Endpoints.TryParseHostPort(tap.Target, out string host, out int port))
         {
             return null;
         }
 
-        Config.InterceptSettings? settings = intercepts(tap.Id);
         return await UpstreamConnector.DialAsync(host, port, tls: copy.Tls && !(settings?.Plaintext ?? false), copy.Sni ?? host, settings?.Tls).ConfigureAwait(false);
+    }
+
+    /// <summary>The request-target of a copy's request line (<c>METHOD TARGET HTTP/1.1</c>).</summary>
+    private static string RequestTarget(byte[] request)
+    {
+        ReadOnlySpan<byte> line = request.AsSpan(0, Math.Min(request.Length, 8192));
+        int first = line.IndexOf((byte)' ');
+        if (first < 0)
+        {
+            return "/";
+        }
+
+        line = line[(first + 1)..];
+        int second = line.IndexOf((byte)' ');
+        return second < 0 ? "/" : System.Text.Encoding.Latin1.GetString(line[..second]);
     }
 
     /// <summary>Reads one response (head and body) and throws it away: whether the connection stays open, null when the tap closed first.</summary>

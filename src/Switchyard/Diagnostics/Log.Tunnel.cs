@@ -1,0 +1,26 @@
+using Microsoft.Extensions.Logging;
+using ZLogger;
+
+namespace Switchyard.Diagnostics;
+
+// 8xxx: the developer tunnel (agent side: tunnel.listen) and `switchyard intercept` (CLI side).
+internal static partial class Log
+{
+    [ZLoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "tunnel listening on {listen}")]
+    public static partial void TunnelListening(this ILogger logger, string listen);
+
+    [ZLoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "tunnel connection from {remote} refused: {reason}")]
+    public static partial void TunnelRefused(this ILogger logger, string remote, string reason);
+
+    [ZLoggerMessage(EventId = 8003, Level = LogLevel.Information, Message = "developer {intercept} connected through the tunnel from {remote}")]
+    public static partial void TunnelControlConnected(this ILogger logger, string intercept, string remote);
+
+    [ZLoggerMessage(EventId = 8004, Level = LogLevel.Warning, Message = "developer {intercept}: tunnel control connection lost ({reason}); the intercept is removed unless it reconnects within {graceMs} ms")]
+    public static partial void TunnelControlLost(this ILogger logger, string intercept, string reason, long graceMs);
+
+    [ZLoggerMessage(EventId = 8005, Level = LogLevel.Warning, Message = "intercept {intercept} removed: its developer did not reconnect through the tunnel; its requests go to the app")]
+    public static partial void TunnelInterceptExpired(this ILogger logger, string intercept);
+
+    [ZLoggerMessage(EventId = 8006, Level = LogLevel.Debug, Message = "developer {intercept}: data connection from {remote} idle in the pool ({idle} idle)")]
+    public static partial void TunnelDataConnected(this ILogger logger, string intercept, string remote, int idle);
+}
