@@ -18,6 +18,8 @@ public static class Program
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
           switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
+          switchyard probe ready|live [--admin HOST:PORT]               exit 0 when the agent's /readyz or /healthz answers 200 (the sidecar's exec probes)
           switchyard version                                             print the version
         """;
 
@@ -37,7 +39,9 @@ public static class Program
                 "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
                 "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
-                "generate" or "inject" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
+                "inject" => Kubernetes.InjectCommand.Run(args[1..], Console.In, Console.Out, Console.Error),
+                "probe" => await ProbeCommand.RunAsync(args[1..], Console.Error).ConfigureAwait(false),
+                "generate" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
                 _ => UsageError($"unknown command '{args[0]}'"),
             };
         }
@@ -46,6 +50,11 @@ public static class Program
             return UsageError(e.Message);
         }
         catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (Kubernetes.KubeInputException e)
         {
             Console.Error.WriteLine(e.Message);
             return 2;
