@@ -5,6 +5,7 @@ using Switchyard.Admin;
 using Switchyard.Config;
 using Switchyard.Demo;
 using Switchyard.Diagnostics;
+using Switchyard.Kubernetes;
 using Switchyard.Proxy;
 
 namespace Switchyard;
@@ -18,8 +19,10 @@ public static class Program
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
           switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
+                                                                         Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
           switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
-          switchyard probe ready|live [--admin HOST:PORT]               exit 0 when the agent's /readyz or /healthz answers 200 (the sidecar's exec probes)
+          switchyard probe ready|live [--admin HOST:PORT]                exit 0 when the agent's /readyz or /healthz answers 200 (the sidecar's exec probes)
           switchyard version                                             print the version
         """;
 
@@ -39,9 +42,10 @@ public static class Program
                 "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
                 "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
-                "inject" => Kubernetes.InjectCommand.Run(args[1..], Console.In, Console.Out, Console.Error),
+                "generate" => GenerateCommand.Run(args[1..], Console.In, Console.OpenStandardOutput(), Console.Error),
+                "inject" => InjectCommand.Run(args[1..], Console.In, Console.Out, Console.Error),
                 "probe" => await ProbeCommand.RunAsync(args[1..], Console.Error).ConfigureAwait(false),
-                "generate" or "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
+                "intercept" => UsageError($"'{args[0]}' is not part of this build yet"),
                 _ => UsageError($"unknown command '{args[0]}'"),
             };
         }
@@ -54,7 +58,7 @@ public static class Program
             Console.Error.WriteLine(e.Message);
             return 2;
         }
-        catch (Kubernetes.KubeInputException e)
+        catch (KubeInputException e)
         {
             Console.Error.WriteLine(e.Message);
             return 2;

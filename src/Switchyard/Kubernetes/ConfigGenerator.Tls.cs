@@ -1,0 +1,141 @@
+namespace Switchyard.Kubernetes;
+
+public static partial class ConfigGenerator
+{
+    private sealed record TlsResult(IReadOnlyList<string> SecretNames, IReadOnlyList<string> TlsPaths);
+
+    /// <summary>
+    /// TLS settings per mapped TCP port. Mirrord TLS configs first (namespaced before cluster-wide, then by name; the
+    /// first entry for a port wins), then the pod's annotations on top: where both set a field, the annotation wins
+    /// (it sits on the workload itself, the more specific source) and a warning says so.
+    /// </summary>
+    private static TlsResult ApplyTls(Workload workload, List<PortPlan> ports, List<MirrordTlsConfig> tlsConfigs, List<string> warnings)
+    {
+        foreach ((PortPlan plan, MirrordPortTls entry) in MergeMirrord(workload, ports, tlsConfigs, warnings))
+        {
+            plan.Downstream = entry.Downstream is { } d ? new DownstreamTlsPlan { CertPem = d.CertPem, KeyPem = d.KeyPem, Alpn = d.Alpn, ClientAuth = d.ClientAuth } : null;
+            plan.Upstream = entry.Upstream is { } u ? new UpstreamTlsPlan { CertPem = u.CertPem, KeyPem = u.KeyPem, TrustRoots = u.TrustRoots, InsecureSkipVerify = u.InsecureSkipVerify } : null;
+            plan.MirrordSource = entry.Source;
+        }
+
+        var byPort = new Dictionary<PortPlan, PortAnnotations>();
+        foreach (PortAnnotations annotations in PortAnnotations.Read(workload))
+        {
+            string keys = string.Join(", ", annotations.Keys);
+            PortPlan? plan = ports.FirstOrDefault(p => p.Port.ContainerPort == annotations.Port && p.Port.Protocol == "TCP");
+            if (plan is null)
+            {
+                bool udp = ports.Any(p => p.Port.ContainerPort == annotations.Port && p.Port.Protocol == "UDP");
+                warnings.Add(udp
+                    ? $"{Where(workload)}: {keys}: port {annotations.Port} is UDP: TLS and probe annotations do not apply, ignored"
+                    : $"{Where(workload)}: {keys}: no Service reaches container port {annotations.Port}, so the agent does not front it; ignored");
+                continue;
+            }
+
+            Apply(workload, plan, annotations, warnings);
+            byPort[plan] = annotations;
+        }
+
+        var secrets = new List<string>();
+        var paths = new List<string>();
+        foreach (PortPlan plan in ports)
+        {
+            if (byPort.TryGetValue(plan, out PortAnnotations? annotations))
+            {
+                foreach (CertificateSource source in new[] { annotations.Downstream, annotations.Upstream }.OfType<CertificateSource>())
+                {
+                    List<string> list = source.Secret is null ? paths : secrets;
+                    string item = source.Secret ?? source.Directory;
+                    if (!list.Contains(item))
+                    {
+                        list.Add(item);
+                    }
+                }
+            }
+        }
+
+        return new TlsResult(secrets, paths);
+    }
+
+    private static void Apply(Workload workload, PortPlan plan, PortAnnotations annotations, List<string> warnings)
+    {
+        MirrordTlsConfig? mirrord = plan.MirrordSource;
+        if (annotations.Downstream is { } down)
+        {
+            if (plan.Downstream?.CertPem is not null && mirrord is not null)
+            {
+                warnings.Add($"{Where(workload)}: {down.Key}: overrides agentAsServer.authentication of {mirrord} for port {annotations.Port}");
+            }
+
+            plan.Downstream ??= new DownstreamTlsPlan();
+            plan.Downstream.CertPem = down.CertPem;
+            plan.Downstream.KeyPem = down.KeyPem;
+        }
+
+        if (annotations.Upstream is { } up)
+        {
+            if (plan.Upstream?.CertPem is not null && mirrord is not null)
+            {
+                warnings.Add($"{Where(workload)}: {up.Key}: overrides agentAsClient.authentication of {mirrord} for port {annotations.Port}");
+            }
+
+            plan.Upstream ??= new UpstreamTlsPlan();
+            plan.Upstream.CertPem = up.CertPem;
+            plan.Upstream.KeyPem = up.KeyPem;
+        }
+
+        if (annotations.InsecureSkipVerify is bool skip)
+        {
+            if (plan.Upstream?.InsecureSkipVerify is bool earlier && earlier != skip && mirrord is not null)
+            {
+                warnings.Add($"{Where(workload)}: upstream-insecure-skip-verify.{annotations.Port}: overrides agentAsClient.verification.acceptAnyCert of {mirrord}");
+            }
+
+            plan.Upstream ??= new UpstreamTlsPlan();
+            plan.Upstream.InsecureSkipVerify = skip;
+        }
+
+        plan.ProbeTimeout = annotations.ProbeTimeout ?? plan.ProbeTimeout;
+    }
+
+    /// <summary>The mirrord entry chosen for each mapped TCP port; every later entry for the same port is reported and dropped.</summary>
+    private static List<(PortPlan Plan, MirrordPortTls Entry)> MergeMirrord(Workload workload, List<PortPlan> ports, List<MirrordTlsConfig> configs, List<string> warnings)
+    {
+        var applicable = configs
+            .Select(c => (Config: c, Containers: c.AppliesTo(workload)))
+            .Where(x => x.Containers is not null)
+            .OrderBy(x => x.Config.IsCluster)
+            .ThenBy(x => x.Config.Document.Name, StringComparer.Ordinal);
+        var first = new Dictionary<int, MirrordPortTls>();
+        var chosen = new List<(PortPlan, MirrordPortTls)>();
+        foreach ((MirrordTlsConfig config, IReadOnlySet<string>? containers) in applicable)
+        {
+            foreach (MirrordPortTls entry in config.Ports)
+            {
+                PortPlan? plan = ports.FirstOrDefault(p => p.Port.Protocol == "TCP" && p.Port.ContainerPort == entry.Port && containers!.Contains(p.Port.Container));
+                if (plan is null)
+                {
+                    if (workload.Containers.Any(c => containers!.Contains(c.Name) && c.Ports.Any(p => p.Number == entry.Port)))
+                    {
+                        warnings.Add($"{config}: spec.ports[{entry.Index}]: no Service reaches container port {entry.Port} of {workload.Display}, so the agent does not front it; ignored");
+                    }
+
+                    continue;
+                }
+
+                if (first.TryGetValue(entry.Port, out MirrordPortTls? kept))
+                {
+                    warnings.Add($"{config}: spec.ports[{entry.Index}]: port {entry.Port} of {workload.Display} is already configured by {kept.Source} spec.ports[{kept.Index}]; this entry is ignored");
+                    continue;
+                }
+
+                first.Add(entry.Port, entry);
+                chosen.Add((plan, entry));
+            }
+        }
+
+        return chosen;
+    }
+
+    private static string Where(Workload workload) => $"{workload.Document.File}: document {workload.Document.Index}";
+}
