@@ -21,6 +21,8 @@ public static class Program
           switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
           switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
                                                                          Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
+          switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
+          switchyard probe ready|live [--admin HOST:PORT]                exit 0 when the agent's /readyz or /healthz answers 200 (the sidecar's exec probes)
           switchyard intercept --agent HOST:PORT --to HOST:PORT [filters] [--wiretap] [--plaintext] [--id ID] [--port PORT] [--tunnel HOST:PORT] [--token-file F] [--quiet]
                                                                          take your requests (filters: --header NAME=VALUE, --header-regex NAME=REGEX, --path-equal P,
                                                                          --path-prefix P, --path-regex R, --method M) to your local server through the agent's tunnel
@@ -44,8 +46,9 @@ public static class Program
                 "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
                 "generate" => GenerateCommand.Run(args[1..], Console.In, Console.OpenStandardOutput(), Console.Error),
+                "inject" => InjectCommand.Run(args[1..], Console.In, Console.Out, Console.Error),
+                "probe" => await ProbeCommand.RunAsync(args[1..], Console.Error).ConfigureAwait(false),
                 "intercept" => await Cli.InterceptCommand.RunAsync(args[1..]).ConfigureAwait(false),
-                "inject" => UsageError($"'{args[0]}' is not part of this build yet"),
                 _ => UsageError($"unknown command '{args[0]}'"),
             };
         }

@@ -1,0 +1,47 @@
+using Switchyard.Kubernetes;
+using Switchyard.Tests.TestSupport;
+
+namespace Switchyard.Tests.Kubernetes.Inject;
+
+public sealed class InjectCommandTests
+{
+    [Fact]
+    public void ReadsFilesAndStdinAndWritesTheInjectedStreamWithWarningsOnStderr()
+    {
+        using var dir = new TempDirectory();
+        string worker = dir.Write("worker.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lonely\nspec:\n  containers:\n  - name: c\n    image: busybox\n");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        int code = InjectCommand.Run(
+            ["-f", "-", "-f", worker, "--image", "registry.local/sy:dev"],
+            new StringReader(InjectFixtures.Text("shop-named-ports.yaml")), stdout, stderr);
+
+        Assert.Equal(0, code);
+        Assert.Contains("image: registry.local/sy:dev\n", stdout.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("name: lonely\nspec:\n  containers:\n  - name: c\n    image: busybox\n", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("switchyard: warning: pod/lonely: no Service selects it; passed through without the sidecar", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new string[0], "at least one -f FILE")]
+    [InlineData(new[] { "-f" }, "-f needs a value")]
+    [InlineData(new[] { "-f", "a.yaml", "--replicas", "2" }, "unknown option '--replicas'")]
+    [InlineData(new[] { "-f", "-", "-f", "-" }, "stdin (-f -) can be read once only")]
+    [InlineData(new[] { "-f", "a.yaml", "--image", "" }, "--image: expected an image reference")]
+    public void CommandLineMistakesAreUsageErrors(string[] args, string message)
+    {
+        var e = Assert.Throws<UsageException>(() => InjectCommand.Run(args, new StringReader(string.Empty), new StringWriter(), new StringWriter()));
+
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingFileIsAnInputErrorNamingTheFile()
+    {
+        var e = Assert.Throws<KubeInputException>(() =>
+            InjectCommand.Run(["-f", "/nonexistent/app.yaml"], new StringReader(string.Empty), new StringWriter(), new StringWriter()));
+
+        Assert.Equal("/nonexistent/app.yaml: -f: file not found", e.Message);
+    }
+}
