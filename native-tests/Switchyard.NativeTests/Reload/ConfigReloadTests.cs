@@ -127,6 +127,27 @@ public sealed class ConfigReloadTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync("/readyz")).Status);
     }
 
+    [Fact]
+    public async Task File_events_alone_pick_up_a_swap_without_the_periodic_check()
+    {
+        using var dir = new TempDir();
+        await using var app = await KestrelApp.StartAsync();
+        await using var dev = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "dev" });
+        int admin = Ports.GetFreeTcpPort();
+        int web = Ports.GetFreeTcpPort();
+        JsonObject config = AgentConfig.Create(admin, AgentConfig.Port("web", web, app.Port));
+        var volume = new KubeletVolume(Path.Combine(dir.Path, "config"), ConfigFile(config));
+        await using var agent = await AgentProcess.StartWithConfigFileAsync(output, dir, volume.PathOf("config.json"), admin,
+            new Dictionary<string, string> { ["SWITCHYARD_CONFIG_POLL"] = "10m" });
+
+        config["intercepts"]!.AsArray().Add(Intercept("carol", "web", dev.Port));
+        volume.Swap(ConfigFile(config));
+
+        await agent.WaitForMetricAsync("switchyard_config_reloads_total", Ok, v => v == 1, "1", TimeSpan.FromSeconds(5));
+        CurlResult intercepted = await Curl.HttpAsync(web, "/x", "-H", "x-dev: carol");
+        Assert.Contains("app=dev\n", intercepted.Body, StringComparison.Ordinal);
+    }
+
     /// <summary>A request body that stops after half its bytes until <see cref="Release"/>: the connection stays open meanwhile.</summary>
     private sealed class GatedContent(long length, int seed) : HttpContent
     {

@@ -140,7 +140,8 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
                 new ConnectionStatus(port.Metrics.Active, port.Metrics.Total)));
         }
 
-        return new StatusDocument(Program.Version, new ConfigStatus(agent.Settings.FilePath, agent.Settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts());
+        AgentSettings settings = agent.Settings; // one snapshot: a reload may swap it meanwhile
+        return new StatusDocument(Program.Version, new ConfigStatus(settings.FilePath, settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts());
     }
 
     private List<InterceptStatus> Intercepts() =>

@@ -140,7 +140,10 @@ internal sealed class FileWatch : IDisposable
 
         try
         {
-            _check();
+            if (!Volatile.Read(ref _disposed))
+            {
+                _check();
+            }
         }
         finally
         {
