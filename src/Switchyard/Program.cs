@@ -135,8 +135,12 @@ public static class Program
             return 1;
         }
 
+        TimeSpan poll = FileWatch.PollIntervalFromEnvironment();
+        var watcher = new ConfigWatcher(settings.FilePath, settings.Fingerprint, agent.Apply, agent.Metrics, logger, poll);
+        logger.WatchingFiles(settings.FilePath, agent.Certificates.Count, (long)poll.TotalMilliseconds);
         ready?.Invoke(agent, admin);
         string signal = await stop.Task.ConfigureAwait(false);
+        watcher.Dispose(); // no reload during the drain
         await agent.DrainAsync(signal, drain).ConfigureAwait(false);
         return 0;
     }

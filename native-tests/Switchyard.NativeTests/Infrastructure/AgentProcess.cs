@@ -98,6 +98,31 @@ public sealed class AgentProcess : IAsyncDisposable
         return agent;
     }
 
+    /// <summary>
+    /// Starts `switchyard agent --config CONFIGPATH` for a config file the test laid out itself (a kubelet
+    /// <c>..data</c> volume, say), with extra environment variables (SWITCHYARD_CONFIG_POLL), and waits until ready.
+    /// </summary>
+    public static async Task<AgentProcess> StartWithConfigFileAsync(
+        ITestOutputHelper output,
+        TempDir dir,
+        string configPath,
+        int adminPort,
+        Dictionary<string, string> environment)
+    {
+        var agent = Launch(output, dir, ["agent", "--config", configPath], environment, configPath, adminPort);
+        try
+        {
+            await agent.WaitReadyAsync();
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+
+        return agent;
+    }
+
     /// <summary>Starts the binary with arbitrary arguments (e.g. `demo`) in <paramref name="dir"/>; no config, no admin port.</summary>
     public static AgentProcess StartCommand(ITestOutputHelper output, TempDir dir, params string[] arguments) =>
         Launch(output, dir, arguments, [], configPath: "", adminPort: 0);

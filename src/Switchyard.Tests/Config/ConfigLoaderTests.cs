@@ -387,9 +387,9 @@ public sealed class ConfigLoaderTests : IDisposable
             else
             {
                 DownstreamTlsSettings d = Assert.IsType<DownstreamTlsSettings>(a.DownstreamTls);
-                Assert.Equal(e.DownstreamTls.Subject, d.Certificate.Leaf.Subject);
-                Assert.True(d.Certificate.Leaf.HasPrivateKey);
-                Assert.Equal(e.DownstreamTls.Intermediates, d.Certificate.Intermediates.Count);
+                Assert.Equal(e.DownstreamTls.Subject, d.Certificate.Current.Leaf.Subject);
+                Assert.True(d.Certificate.Current.Leaf.HasPrivateKey);
+                Assert.Equal(e.DownstreamTls.Intermediates, d.Certificate.Current.Intermediates.Count);
                 Assert.Equal(e.DownstreamTls.Alpn, ConfigFaker.AlpnNames(d.Alpn));
                 Assert.Equal(e.DownstreamTls.ClientAuthRoots, d.ClientAuth?.TrustRoots.Count);
                 Assert.Equal(e.DownstreamTls.AllowAnonymous, d.ClientAuth?.AllowAnonymous ?? false);
@@ -403,8 +403,8 @@ public sealed class ConfigLoaderTests : IDisposable
             else
             {
                 UpstreamTlsSettings u = Assert.IsType<UpstreamTlsSettings>(a.UpstreamTls);
-                Assert.Equal(e.UpstreamTls.ClientSubject, u.ClientCertificate?.Leaf.Subject);
-                Assert.Equal(e.UpstreamTls.ClientSubject is not null, u.ClientCertificate?.Leaf.HasPrivateKey ?? false);
+                Assert.Equal(e.UpstreamTls.ClientSubject, u.ClientCertificate?.Current.Leaf.Subject);
+                Assert.Equal(e.UpstreamTls.ClientSubject is not null, u.ClientCertificate?.Current.Leaf.HasPrivateKey ?? false);
                 Assert.Equal(e.UpstreamTls.TrustRoots, u.TrustRoots.Count);
                 Assert.Equal(e.UpstreamTls.InsecureSkipVerify, u.InsecureSkipVerify);
                 Assert.Equal(e.UpstreamTls.ServerName, u.ServerName);

@@ -29,7 +29,7 @@ public sealed class ProtocolDetectorTests
         CertificateMaterial material = PemLoader.LoadCertificate(
             dir.Write("tls.crt", TestPki.Shared.EcLeaf.CertificatePem),
             dir.Write("tls.key", TestPki.Shared.EcLeaf.KeyPem(KeyFormat.Pkcs8)));
-        return new DownstreamTlsSettings(material, [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11], null);
+        return new DownstreamTlsSettings(CertificateSource.Of(material), [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11], null);
     });
 
     [Theory]

@@ -140,10 +140,11 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
                 new ConnectionStatus(port.Metrics.Active, port.Metrics.Total)));
         }
 
+        AgentSettings settings = agent.Settings; // one snapshot: a reload may swap it meanwhile
         TunnelStatus? tunnel = agent.Tunnel is { LocalEndPoint: { } tunnelListen } t
             ? new TunnelStatus(Endpoints.Format(tunnelListen), agent.Intercepts.Keys.Where(t.Registry.IsConnected).Order(StringComparer.Ordinal).ToList())
             : null;
-        return new StatusDocument(Program.Version, new ConfigStatus(agent.Settings.FilePath, agent.Settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts())
+        return new StatusDocument(Program.Version, new ConfigStatus(settings.FilePath, settings.Fingerprint), agent.Ready, agent.Draining, ports, Intercepts())
         {
             Tunnel = tunnel,
         };

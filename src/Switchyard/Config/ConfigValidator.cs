@@ -10,6 +10,9 @@ internal sealed class ConfigValidator(string file)
 {
     private static readonly TimeSpan DefaultProbeTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>One source per (certificate, key) file pair: ports, upstreams and deliveries naming the same files share it.</summary>
+    private readonly Dictionary<(string Cert, string Key), CertificateSource> _certificates = [];
+
     public AgentSettings Validate(AgentConfig config, string fingerprint)
     {
         if (config.Version != 1)
@@ -193,7 +196,7 @@ internal sealed class ConfigValidator(string file)
 
     private DownstreamTlsSettings ValidateDownstream(DownstreamTlsConfig d, string at)
     {
-        CertificateMaterial certificate = LoadPair(d.CertPem, d.KeyPem, at, required: true)!;
+        CertificateSource certificate = LoadPair(d.CertPem, d.KeyPem, at, required: true)!;
         var alpn = new List<SslApplicationProtocol>();
         foreach ((string protocol, int i) in (d.Alpn ?? ["h2", "http/1.1"]).Select((s, i) => (s, i)))
         {
@@ -222,7 +225,7 @@ internal sealed class ConfigValidator(string file)
 
     private UpstreamTlsSettings ValidateUpstream(UpstreamTlsConfig u, string at)
     {
-        CertificateMaterial? client = LoadPair(u.CertPem, u.KeyPem, at, required: false);
+        CertificateSource? client = LoadPair(u.CertPem, u.KeyPem, at, required: false);
         X509Certificate2Collection roots = LoadRoots(u.TrustRoots, $"{at}.trustRoots");
         if (u.ServerName is { Length: 0 })
         {
@@ -232,7 +235,7 @@ internal sealed class ConfigValidator(string file)
         return new UpstreamTlsSettings(client, roots, u.InsecureSkipVerify, u.ServerName);
     }
 
-    private CertificateMaterial? LoadPair(string? certPath, string? keyPath, string at, bool required)
+    private CertificateSource? LoadPair(string? certPath, string? keyPath, string at, bool required)
     {
         if (certPath is null && keyPath is null && !required)
         {
@@ -249,6 +252,8 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.keyPem", "required when certPem is set");
         }
 
+        certPath = IstioFallback(certPath!, "tls.crt", "cert-chain.pem");
+        keyPath = IstioFallback(keyPath!, "tls.key", "key.pem");
         if (!File.Exists(certPath))
         {
             Fail($"{at}.certPem", $"file not found: {certPath}");
@@ -261,7 +266,13 @@ internal sealed class ConfigValidator(string file)
 
         try
         {
-            return PemLoader.LoadCertificate(certPath!, keyPath!);
+            if (!_certificates.TryGetValue((certPath, keyPath), out CertificateSource? source))
+            {
+                source = CertificateSource.Load(certPath, keyPath);
+                _certificates[(certPath, keyPath)] = source;
+            }
+
+            return source;
         }
         catch (PemException e)
         {
@@ -269,6 +280,21 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.{field}", e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// Istio's certificate volume names the pair cert-chain.pem / key.pem: a configured tls.crt (tls.key) that does
+    /// not exist is read from cert-chain.pem (key.pem) in the same directory when that file is there.
+    /// </summary>
+    internal static string IstioFallback(string path, string configuredName, string istioName)
+    {
+        if (Path.GetFileName(path) != configuredName || File.Exists(path))
+        {
+            return path;
+        }
+
+        string istio = Path.Combine(Path.GetDirectoryName(path) ?? string.Empty, istioName);
+        return File.Exists(istio) ? istio : path;
     }
 
     private X509Certificate2Collection LoadRoots(List<string>? paths, string at)

@@ -47,7 +47,7 @@ public sealed record PortSettings(
 }
 
 public sealed record DownstreamTlsSettings(
-    CertificateMaterial Certificate,
+    CertificateSource Certificate,
     List<SslApplicationProtocol> Alpn,
     ClientAuthSettings? ClientAuth)
 {
@@ -60,7 +60,7 @@ public sealed record ClientAuthSettings(
     bool AcceptAnyCert);
 
 public sealed record UpstreamTlsSettings(
-    CertificateMaterial? ClientCertificate,
+    CertificateSource? ClientCertificate,
     System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,
     bool InsecureSkipVerify,
     string? ServerName);
@@ -78,4 +78,4 @@ public sealed record InterceptSettings(string Id, string Port, string Mode, stri
 public sealed record DeliveryTlsSettings(
     System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,
     string? ServerName,
-    CertificateMaterial? ClientCertificate);
+    CertificateSource? ClientCertificate);

@@ -109,10 +109,16 @@ internal sealed class Metrics
 
     public long ConfigReloadsFailed => Volatile.Read(ref _configReloadsFailed);
 
+    /// <summary>Certificate pair reloads after a file change: "ok" (rotated) or "failed" (the old pair stays).</summary>
+    public LabeledCounter CertificateReloads { get; } = new();
+
     public void RenderGlobal(StringBuilder sb)
     {
         sb.Append("# HELP switchyard_config_reloads_total Config reloads by result.\n# TYPE switchyard_config_reloads_total counter\n");
         PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"ok\"", Volatile.Read(ref _configReloadsOk));
         PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"failed\"", Volatile.Read(ref _configReloadsFailed));
+        sb.Append("# HELP switchyard_certificate_reloads_total Certificate/key pairs re-read after a file change, by result (failed: the previous pair stays in use).\n# TYPE switchyard_certificate_reloads_total counter\n");
+        PortMetrics.Line(sb, "switchyard_certificate_reloads_total", "result=\"ok\"", CertificateReloads.Get("ok"));
+        PortMetrics.Line(sb, "switchyard_certificate_reloads_total", "result=\"failed\"", CertificateReloads.Get("failed"));
     }
 }

@@ -8,26 +8,33 @@ using Switchyard.Transport;
 namespace Switchyard.Proxy;
 
 /// <summary>The running sidecar: one listener per port, the connection handler, and the drain on shutdown.</summary>
-internal sealed class Agent : IAsyncDisposable
+internal sealed partial class Agent : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ILogger _udpLogger;
     private readonly ConnectionHandler _handler;
+    private readonly ILogger _detectionLogger;
     private readonly List<Task> _acceptLoops = [];
+    private readonly Lock _applyLock = new();
+    private readonly HashSet<string> _configIntercepts = new(StringComparer.Ordinal);
+    private volatile AgentSettings _settings;
+    private volatile List<PortRuntime> _ports;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private volatile bool _draining;
     private volatile bool _listening;
 
     public Agent(AgentSettings settings, ILoggerFactory loggers)
     {
-        Settings = settings;
+        _settings = settings;
         _logger = loggers.CreateLogger("Switchyard.Agent");
         _udpLogger = loggers.CreateLogger("Switchyard.Udp");
-        Ports = settings.Ports.Select(p => new PortRuntime(p, loggers.CreateLogger("Switchyard.Detection"))).ToList();
+        _detectionLogger = loggers.CreateLogger("Switchyard.Detection");
+        _ports = settings.Ports.Select(p => new PortRuntime(p, _detectionLogger)).ToList();
         Routes = new Routing.RouteTableHolder(Routing.RouteTable.Create(settings.Intercepts.Select(i => i.Rule)));
         foreach (InterceptSettings intercept in settings.Intercepts)
         {
             Intercepts[intercept.Id] = intercept;
+            _configIntercepts.Add(intercept.Id);
         }
 
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
@@ -35,11 +42,14 @@ internal sealed class Agent : IAsyncDisposable
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
         _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry), Routes, Wiretaps,
             new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(), loggers.CreateLogger("Switchyard.Connection"));
+        Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
     }
 
-    public AgentSettings Settings { get; }
+    /// <summary>The config in force (a reload swaps it): /v1/status shows its path and fingerprint.</summary>
+    public AgentSettings Settings => _settings;
 
-    public IReadOnlyList<PortRuntime> Ports { get; }
+    /// <summary>The ports of the config in force; a reload swaps the whole list.</summary>
+    public IReadOnlyList<PortRuntime> Ports => _ports;
 
     public ConnectionTracker Tracker { get; } = new();
 
@@ -51,6 +61,9 @@ internal sealed class Agent : IAsyncDisposable
 
     /// <summary>Wiretap queues and senders, with their delivered and dropped counts.</summary>
     public Upstream.Wiretaps Wiretaps { get; }
+
+    /// <summary>Certificate files watched for rotation, with the rotation counts.</summary>
+    public Tls.CertificateWatcher Certificates { get; }
 
     /// <summary>The live intercepts with their delivery settings (config ones plus those added through the admin API).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, InterceptSettings> Intercepts { get; } = new(StringComparer.Ordinal);
@@ -68,18 +81,25 @@ internal sealed class Agent : IAsyncDisposable
             }
 
             Intercepts[intercept.Id] = intercept;
-            return true;
         }
+
+        WatchCertificates();
+        return true;
     }
 
     public bool RemoveIntercept(string id)
     {
+        bool removed;
         lock (_interceptsLock)
         {
             Intercepts.TryRemove(id, out _);
             Tunnel?.Registry.Forget(id);
-            return Routes.Remove(id);
+            _configIntercepts.Remove(id);
+            removed = Routes.Remove(id);
         }
+
+        WatchCertificates();
+        return removed;
     }
 
     public Metrics Metrics { get; } = new();
@@ -111,13 +131,11 @@ internal sealed class Agent : IAsyncDisposable
                 throw;
             }
 
-            _logger.PortListening(port.Settings.Name, Endpoints.Format(port.Listener.LocalEndPoint), port.Settings.App, port.Settings.Inspect.ToString().ToLowerInvariant());
-            PortRuntime p = port;
-            _acceptLoops.Add(port.Listener.AcceptLoopAsync(channel => _handler.HandleAsync(p, channel)));
+            StartAccepting(port);
         }
 
         Tunnel?.Start();
-
+        WatchCertificates();
         _listening = true;
     }
 
@@ -133,8 +151,53 @@ internal sealed class Agent : IAsyncDisposable
             throw;
         }
 
-        _logger.PortListening(port.Settings.Name, Endpoints.Format(port.Udp.LocalEndPoint) + "/udp", port.Settings.App, "never");
-        _acceptLoops.Add(port.Udp.RunAsync());
+        StartRelaying(port);
+    }
+
+    private void StartRelaying(PortRuntime port)
+    {
+        UdpRelay relay = port.Udp!;
+        _logger.PortListening(port.Settings.Name, Endpoints.Format(relay.LocalEndPoint) + "/udp", port.Settings.App, "never");
+        lock (_acceptLoops)
+        {
+            _acceptLoops.Add(relay.RunAsync());
+        }
+    }
+
+    private void StartAccepting(PortRuntime port)
+    {
+        Listener listener = port.Listener!;
+        _logger.PortListening(port.Settings.Name, Endpoints.Format(listener.LocalEndPoint), port.Settings.App, port.Settings.Inspect.ToString().ToLowerInvariant());
+        lock (_acceptLoops)
+        {
+            _acceptLoops.Add(listener.AcceptLoopAsync(channel => _handler.HandleAsync(port, channel)));
+        }
+    }
+
+    /// <summary>The certificate pairs of the config in force and of the live intercepts, watched for rotation.</summary>
+    private void WatchCertificates()
+    {
+        var sources = new List<Tls.CertificateSource>();
+        foreach (PortSettings port in Settings.Ports)
+        {
+            Add(port.DownstreamTls?.Certificate);
+            Add(port.UpstreamTls?.ClientCertificate);
+        }
+
+        foreach (InterceptSettings intercept in Intercepts.Values)
+        {
+            Add(intercept.Tls?.ClientCertificate);
+        }
+
+        Certificates.Watch(sources);
+
+        void Add(Tls.CertificateSource? source)
+        {
+            if (source is not null && !sources.Contains(source))
+            {
+                sources.Add(source);
+            }
+        }
     }
 
     /// <summary>
@@ -142,7 +205,12 @@ internal sealed class Agent : IAsyncDisposable
     /// </summary>
     public async Task DrainAsync(string signal, TimeSpan drainTimeout)
     {
-        _draining = true;
+        lock (_applyLock)
+        {
+            _draining = true; // no reload applies from here on
+        }
+
+        Certificates.Dispose();
         _logger.Draining(signal, Tracker.Count, drainTimeout.TotalSeconds);
         Tunnel?.Dispose();
         foreach (PortRuntime port in Ports)
@@ -151,7 +219,13 @@ internal sealed class Agent : IAsyncDisposable
             port.Udp?.Dispose();
         }
 
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        Task[] loops;
+        lock (_acceptLoops)
+        {
+            loops = [.. _acceptLoops];
+        }
+
+        await Task.WhenAll(loops).ConfigureAwait(false);
         Tracker.GoAwayAll();
         Task idle = Tracker.WhenIdle();
         if (await Task.WhenAny(idle, Task.Delay(drainTimeout)).ConfigureAwait(false) != idle)
@@ -165,13 +239,13 @@ internal sealed class Agent : IAsyncDisposable
     }
 
     public double? CertificateExpirySeconds(PortRuntime port) =>
-        port.Settings.DownstreamTls?.Certificate.ExpiresIn(DateTimeOffset.UtcNow).TotalSeconds;
+        port.Settings.DownstreamTls?.Certificate.Current.ExpiresIn(DateTimeOffset.UtcNow).TotalSeconds;
 
     private void CheckCertificates()
     {
         foreach (PortRuntime port in Ports)
         {
-            if (port.Settings.DownstreamTls?.Certificate is not { } certificate)
+            if (port.Settings.DownstreamTls?.Certificate.Current is not { } certificate)
             {
                 continue;
             }
@@ -192,6 +266,7 @@ internal sealed class Agent : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         Tunnel?.Dispose();
+        Certificates.Dispose();
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();

@@ -18,6 +18,16 @@ internal sealed class ConnectionContext : IResettable
 
     public PortRuntime Port { get; private set; } = null!;
 
+    /// <summary>The port's settings when the connection was accepted: a config reload applies to new connections only.</summary>
+    public Config.PortSettings Settings { get; private set; } = null!;
+
+    /// <summary>
+    /// The app address and the generation of the upstream client certificate: part of the upstream pool key, so
+    /// that after a config reload or a certificate rotation new requests open new upstream connections (idle pooled
+    /// ones made with the old settings are not reused and idle out).
+    /// </summary>
+    public string AppIdentity => $"{Settings.App}|{Settings.UpstreamTls?.ClientCertificate?.Generation}";
+
     public long StartedAt { get; private set; }
 
     public string Remote { get; set; } = string.Empty;
@@ -49,6 +59,7 @@ internal sealed class ConnectionContext : IResettable
     {
         Id = id;
         Port = port;
+        Settings = port.Settings;
         StartedAt = Stopwatch.GetTimestamp();
     }
 
@@ -75,6 +86,7 @@ internal sealed class ConnectionContext : IResettable
     {
         Id = 0;
         Port = null!;
+        Settings = null!;
         Remote = string.Empty;
         Terminated = false;
         DownstreamIsTls = false;

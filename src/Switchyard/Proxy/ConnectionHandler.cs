@@ -51,7 +51,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         {
             context.Reason = ConnectionEndReason.Error;
             context.Detail = $"{e.GetType().Name}: {e.Message}";
-            logger.ConnectionFailed(e, context.Id, port.Settings.Name);
+            logger.ConnectionFailed(e, context.Id, context.Settings.Name);
         }
         finally
         {
@@ -63,7 +63,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             await downstream.DisposeAsync().ConfigureAwait(false);
             string reason = context.Reason.Name();
             port.Metrics.Closed(reason);
-            logger.ConnectionEnded(context.Id, port.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
+            logger.ConnectionEnded(context.Id, context.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
                 context.BytesIn, context.BytesOut, context.Detail is null ? string.Empty : $": {context.Detail}");
             tracker.Remove(context);
             Contexts.Return(context);
@@ -72,7 +72,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
 
     private async Task<ConnectionEndReason> RouteAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream)
     {
-        PortSettings settings = port.Settings;
+        PortSettings settings = context.Settings;
         PortDetector detector = port.Detector;
         PortProtocol protocol = detector.Protocol;
 
@@ -179,13 +179,13 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private void Mismatch(ConnectionContext context, string reason, string detail)
     {
         context.Port.Metrics.ProtocolMismatches.Increment(reason);
-        logger.ProtocolMismatch(context.Id, context.Port.Settings.Name, detail);
+        logger.ProtocolMismatch(context.Id, context.Settings.Name, detail);
     }
 
     /// <param name="filtered">Whether filtered intercepts were active on the port when the connection arrived.</param>
     private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream, bool filtered)
     {
-        PortSettings settings = port.Settings;
+        PortSettings settings = context.Settings;
         int first = await PeekAsync(downstream).ConfigureAwait(false);
         if (first == -1)
         {

@@ -15,7 +15,7 @@ internal static class GlobalInterceptRelay
     public static async Task<ConnectionEndReason> RunAsync(ConnectionContext context, SocketChannel downstream, UpstreamConnector upstreams,
         Routing.InterceptRule intercept, ILogger logger)
     {
-        string port = context.Port.Settings.Name;
+        string port = context.Settings.Name;
         Channel? target = null;
         string? failure = null;
         if (intercept.Target is { } address && Config.Endpoints.TryParseHostPort(address, out string host, out int number))

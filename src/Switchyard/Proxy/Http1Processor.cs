@@ -23,7 +23,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
     /// </summary>
     private static string PoolKey(ConnectionContext context, InterceptRule? intercept) =>
         intercept is null
-            ? $"app|{context.Port.Settings.Name}|{context.DownstreamIsTls}|{context.Sni}|{context.Alpn}"
+            ? $"app|{context.Settings.Name}|{context.AppIdentity}|{context.DownstreamIsTls}|{context.Sni}|{context.Alpn}"
             : $"target|{intercept.Id}|{intercept.Target}|{context.DownstreamIsTls}|{context.Sni}";
 
     /// <summary>Counts request body bytes and, when wiretaps want a copy, keeps one (up to the copy limit).</summary>
@@ -113,7 +113,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 request.Reset();
                 try
                 {
-                    if (!await ReadRequestHeadAsync(downstream.Input, request, context.Port.Settings.Http1Limits).ConfigureAwait(false))
+                    if (!await ReadRequestHeadAsync(downstream.Input, request, context.Settings.Http1Limits).ConfigureAwait(false))
                     {
                         return ConnectionEndReason.Completed; // the caller closed between requests
                     }
@@ -126,7 +126,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
+                RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
                 string destination = intercept?.Id ?? AppDestination;
 
@@ -163,7 +163,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     }).ConfigureAwait(false);
                     if (app is null)
                     {
-                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", $"app {context.Port.Settings.App} unavailable: {context.Detail}").ConfigureAwait(false);
+                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", $"app {context.Settings.App} unavailable: {context.Detail}").ConfigureAwait(false);
                         return ConnectionEndReason.AppUnreachable;
                     }
 
@@ -362,11 +362,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
 
             context.Port.Metrics.FailOpen.Increment(intercept.Id);
-            logger.InterceptFailedOpen(context.Id, context.Port.Settings.Name, intercept.Id, intercept.Target ?? "-", failure ?? "?");
+            logger.InterceptFailedOpen(context.Id, context.Settings.Name, intercept.Id, intercept.Target ?? "-", failure ?? "?");
         }
 
         (Channel? app, ConnectionEndReason _) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-        return app is null ? (null, AppDestination, $"app {context.Port.Settings.App} unavailable: {context.Detail}") : (app, AppDestination, null);
+        return app is null ? (null, AppDestination, $"app {context.Settings.App} unavailable: {context.Detail}") : (app, AppDestination, null);
     }
 
     private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head, Http1Limits? limits) =>

@@ -55,7 +55,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         {
             context.Port.Metrics.Http2Abuse.Increment(abuse);
             context.Detail = connection.Failure;
-            logger.Http2ConnectionError(context.Id, context.Port.Settings.Name, connection.GoAwaySent?.ToString() ?? "-", connection.Failure ?? "-");
+            logger.Http2ConnectionError(context.Id, context.Settings.Name, connection.GoAwaySent?.ToString() ?? "-", connection.Failure ?? "-");
             return ConnectionEndReason.ProtocolError;
         }
 
@@ -63,7 +63,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         {
             context.Detail = connection.Failure;
             context.Port.Metrics.Http2Errors.Increment(code.ToString());
-            logger.Http2ConnectionError(context.Id, context.Port.Settings.Name, code.ToString(), connection.Failure ?? "-");
+            logger.Http2ConnectionError(context.Id, context.Settings.Name, code.ToString(), connection.Failure ?? "-");
             return ConnectionEndReason.ProtocolError;
         }
 
@@ -76,7 +76,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         try
         {
             var view = new Http2RequestView(request);
-            RouteDecision decision = routes.Snapshot.Route(view, context.Port.Settings.Name);
+            RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
             InterceptRule? intercept = decision.Intercept;
             WiretapCopier? copier = decision.Wiretaps.Count > 0 ? new WiretapCopier(view.Method, request, context) : null;
 
@@ -109,7 +109,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     // The destination went away before it processed the stream (GOAWAY below it, REFUSED_STREAM):
                     // a request without a body is sent again on another connection.
-                    logger.Http2StreamRetried(context.Id, context.Port.Settings.Name, stream.Id, e.Message);
+                    logger.Http2StreamRetried(context.Id, context.Settings.Name, stream.Id, e.Message);
                 }
             }
 
@@ -122,7 +122,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             await down.ResetAsync(stream, code == Http2ErrorCode.NoError ? Http2ErrorCode.Cancel : code).ConfigureAwait(false);
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                logger.Http2StreamFailed(context.Id, context.Port.Settings.Name, stream.Id, e.Message);
+                logger.Http2StreamFailed(context.Id, context.Settings.Name, stream.Id, e.Message);
             }
         }
         finally
@@ -135,7 +135,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
     internal static string PoolKey(ConnectionContext context, InterceptRule? intercept) =>
         intercept is null
-            ? $"h2|app|{context.Port.Settings.Name}|{context.DownstreamIsTls}|{context.Sni}"
+            ? $"h2|app|{context.Settings.Name}|{context.AppIdentity}|{context.DownstreamIsTls}|{context.Sni}"
             : $"h2|target|{intercept.Id}|{intercept.Target}|{context.DownstreamIsTls}|{context.Sni}";
 
     /// <summary>The chosen destination's pooled HTTP/2 connection, or an HTTP/1 connection to translate to; fails open like HTTP/1.</summary>
@@ -156,14 +156,14 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
 
             context.Port.Metrics.FailOpen.Increment(intercept.Id);
-            logger.InterceptFailedOpen(context.Id, context.Port.Settings.Name, intercept.Id, intercept.Target ?? "-", failure);
+            logger.InterceptFailedOpen(context.Id, context.Settings.Name, intercept.Id, intercept.Target ?? "-", failure);
         }
 
         string appKey = PoolKey(context, null);
         (Http2Connection? app, Channel? app1, string? appFailure) = await GetAsync(appKey, () => DialAppAsync(context, upstreams)).ConfigureAwait(false);
         return appFailure is null
             ? new Destination(AppDestination, app, app1, appKey, null)
-            : new Destination(AppDestination, null, null, appKey, $"app {context.Port.Settings.App} unavailable: {appFailure}");
+            : new Destination(AppDestination, null, null, appKey, $"app {context.Settings.App} unavailable: {appFailure}");
     }
 
     private async Task<(Http2Connection? H2, Channel? H1, string? Failure)> GetAsync(string key, Func<Task<(Channel? Channel, bool H2, string? Failure)>> dial)

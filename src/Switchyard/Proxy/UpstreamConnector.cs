@@ -24,7 +24,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     /// <summary>A connection to the app for this caller, or null and the reason (already logged and counted).</summary>
     public async Task<(Channel? Channel, ConnectionEndReason Failure)> ConnectAppAsync(ConnectionContext context)
     {
-        Config.PortSettings port = context.Port.Settings;
+        Config.PortSettings port = context.Settings;
         SocketChannel socket;
         try
         {
@@ -183,7 +183,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             if (delivery is not null)
             {
                 options.CertificateChainPolicy = TlsOptions.ChainPolicy(delivery.TrustRoots);
-                options.ClientCertificateContext = delivery.ClientCertificate?.Context;
+                options.ClientCertificateContext = delivery.ClientCertificate?.Current.Context;
             }
             await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
             return new TlsChannel(ssl, tcp);

@@ -15,11 +15,12 @@ public static class PemLoader
 {
     private const string CertificateLabel = "CERTIFICATE";
 
-    public static CertificateMaterial LoadCertificate(string certPath, string keyPath)
-    {
-        string certText = ReadText(certPath);
-        string keyText = ReadText(keyPath);
+    public static CertificateMaterial LoadCertificate(string certPath, string keyPath) =>
+        ParseCertificate(ReadText(certPath), certPath, ReadText(keyPath), keyPath);
 
+    /// <summary>A certificate pair from text already read (the rotation watcher fingerprints the same bytes it loads).</summary>
+    public static CertificateMaterial ParseCertificate(string certText, string certPath, string keyText, string keyPath)
+    {
         List<X509Certificate2> chain = ReadCertificates(certText, certPath);
         if (chain.Count == 0)
         {

@@ -23,7 +23,7 @@ internal static class TlsOptions
     {
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = tls.Certificate.Context,
+            ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
             ApplicationProtocols = offerH2 ? tls.Alpn : tls.AlpnWithoutH2,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
             AllowRenegotiation = false,
@@ -83,7 +83,7 @@ internal static class TlsOptions
 
         if (tls?.ClientCertificate is { } client)
         {
-            options.ClientCertificateContext = client.Context;
+            options.ClientCertificateContext = client.Current.Context;
         }
 
         bool skipVerify = tls?.InsecureSkipVerify ?? false;

@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using Switchyard.Config;
+using Switchyard.Diagnostics;
+using Switchyard.Tests.TestSupport;
+
+namespace Switchyard.Tests.Reload;
+
+public sealed class ConfigWatcherTests : IDisposable
+{
+    private static readonly TimeSpan FastPoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan NoPoll = TimeSpan.FromHours(1); // only file events can trigger a reload
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private readonly TempDirectory _dir = new();
+    private readonly CapturingLogger _log = new();
+    private readonly Metrics _metrics = new();
+    private readonly ConcurrentQueue<AgentSettings> _applied = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private ConfigWatcher Watch(string path, TimeSpan poll, Func<AgentSettings, string?>? apply = null) =>
+        new(path, ConfigLoader.Load(path).Fingerprint, s =>
+        {
+            string? error = apply?.Invoke(s);
+            if (error is null)
+            {
+                _applied.Enqueue(s);
+            }
+
+            return (error, "test");
+        }, _metrics, _log, poll);
+
+    private static string One(string name, int listen, params string[] intercepts) => ReloadFiles.Config([(name, listen)], intercepts);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_rewritten_file_is_applied_once_with_its_new_fingerprint(bool fileEventsOnly)
+    {
+        string path = _dir.Write("config.json", One("web", 18001));
+        using ConfigWatcher watcher = Watch(path, fileEventsOnly ? NoPoll : FastPoll);
+
+        string next = One("web", 18001, "alice@web");
+        File.WriteAllText(path, next);
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        AgentSettings applied = Assert.Single(_applied);
+        Assert.Equal("alice", Assert.Single(applied.Intercepts).Id);
+        Assert.Equal(ConfigLoader.Fingerprint(System.Text.Encoding.UTF8.GetBytes(next)), applied.Fingerprint);
+        Assert.Equal(applied.Fingerprint, watcher.Fingerprint);
+        Assert.Contains(_log.Messages(7001), m => m.Contains(applied.Fingerprint, StringComparison.Ordinal));
+        Assert.Equal(0, _metrics.ConfigReloadsFailed);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_kubelet_data_symlink_swap_is_applied(bool fileEventsOnly)
+    {
+        string path = ReloadFiles.KubeletLayout(_dir.Path, new Dictionary<string, string> { ["config.json"] = One("web", 18002) });
+        using ConfigWatcher watcher = Watch(path, fileEventsOnly ? NoPoll : FastPoll);
+
+        ReloadFiles.KubeletSwap(_dir.Path, new Dictionary<string, string> { ["config.json"] = One("web", 18002, "bob@web") });
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Assert.Equal("bob", Assert.Single(Assert.Single(_applied).Intercepts).Id);
+
+        // The watch survives the swap: a second swap is seen too.
+        ReloadFiles.KubeletSwap(_dir.Path, new Dictionary<string, string> { ["config.json"] = One("web", 18002, "carol@web") });
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 2, Wait));
+        Assert.Equal("carol", Assert.Single(_applied.Last().Intercepts).Id);
+    }
+
+    [Fact]
+    public async Task An_invalid_rewrite_keeps_the_old_config_logs_file_and_path_and_counts_failed_once()
+    {
+        string good = One("web", 18003);
+        string path = _dir.Write("config.json", good);
+        using ConfigWatcher watcher = Watch(path, FastPoll);
+        string before = watcher.Fingerprint;
+
+        File.WriteAllText(path, good.Replace("\"tls\":\"off\"", "\"tls\":\"sometimes\"", StringComparison.Ordinal));
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
+        await Task.Delay(FastPoll * 5); // several polls of the same bad bytes
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Assert.Empty(_applied);
+        Assert.Equal(before, watcher.Fingerprint);
+        string error = Assert.Single(_log.Messages(7002));
+        Assert.Contains($"{path}: $.ports[0].tls", error, StringComparison.Ordinal);
+        Assert.Contains(before, error, StringComparison.Ordinal);
+
+        // Fixing the file applies it.
+        File.WriteAllText(path, One("web", 18003, "dave@web"));
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+    }
+
+    [Fact]
+    public async Task Rewriting_the_same_bytes_does_not_reload()
+    {
+        string text = One("web", 18004);
+        string path = _dir.Write("config.json", text);
+        using ConfigWatcher watcher = Watch(path, FastPoll);
+
+        File.WriteAllText(path, text);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        await Task.Delay(FastPoll * 6);
+
+        Assert.Empty(_applied);
+        Assert.Equal(0, _metrics.ConfigReloadsOk);
+        Assert.Equal(0, _metrics.ConfigReloadsFailed);
+    }
+
+    [Fact]
+    public async Task A_config_the_agent_rejects_counts_as_failed_and_keeps_the_fingerprint()
+    {
+        string path = _dir.Write("config.json", One("web", 18005));
+        using ConfigWatcher watcher = Watch(path, FastPoll, _ => "config.json: $.ports[1].listen: cannot listen on 127.0.0.1:1: denied");
+        string before = watcher.Fingerprint;
+
+        File.WriteAllText(path, ReloadFiles.Config([("web", 18005), ("extra", 1)]));
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
+        Assert.Equal(before, watcher.Fingerprint);
+        Assert.Contains("$.ports[1].listen", Assert.Single(_log.Messages(7002)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_deleted_file_is_reported_once_and_its_return_is_applied()
+    {
+        string path = _dir.Write("config.json", One("web", 18006));
+        using ConfigWatcher watcher = Watch(path, FastPoll);
+
+        File.Delete(path);
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
+        await Task.Delay(FastPoll * 4);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Assert.Contains("file not found", Assert.Single(_log.Messages(7002)), StringComparison.Ordinal);
+
+        File.WriteAllText(path, One("web", 18006, "erin@web"));
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+    }
+}

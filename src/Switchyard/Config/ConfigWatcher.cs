@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Logging;
+using Switchyard.Diagnostics;
+
+namespace Switchyard.Config;
+
+/// <summary>
+/// Reloads the config file when it changes (file events on its directory, including Kubernetes <c>..data</c>
+/// symlink swaps, and a periodic fingerprint check). Bytes seen before do nothing; an invalid version is logged
+/// with its one-line reason and counted as failed while the last good config stays in force; a valid one is
+/// handed to <c>apply</c>, which may still reject it (a new port that cannot be bound).
+/// </summary>
+internal sealed class ConfigWatcher : IDisposable
+{
+    private readonly string _path;
+    private readonly Func<AgentSettings, (string? Error, string Changes)> _apply;
+    private readonly Metrics _metrics;
+    private readonly ILogger _logger;
+    private readonly FileWatch _files;
+    private string _lastSeen;
+    private string _inForce;
+
+    /// <param name="fingerprint">The fingerprint of the config in force (the one the agent started with).</param>
+    public ConfigWatcher(string path, string fingerprint, Func<AgentSettings, (string? Error, string Changes)> apply, Metrics metrics, ILogger logger, TimeSpan pollInterval)
+    {
+        _path = path;
+        _lastSeen = fingerprint;
+        _inForce = fingerprint;
+        _apply = apply;
+        _metrics = metrics;
+        _logger = logger;
+        _files = new FileWatch(Check, pollInterval);
+        _files.Watch([path]);
+    }
+
+    /// <summary>The fingerprint of the config in force.</summary>
+    public string Fingerprint => Volatile.Read(ref _inForce);
+
+    /// <summary>Compares the file with what was seen last and reloads when it differs (the file events and the poll call this).</summary>
+    public void Check()
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(_path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : $"cannot read file: {e.Message}";
+            if (_lastSeen != reason)
+            {
+                _lastSeen = reason; // reported once until the file is back
+                Fail(new ConfigException(_path, "$", reason).Message);
+            }
+
+            return;
+        }
+
+        string fingerprint = ConfigLoader.Fingerprint(bytes);
+        if (fingerprint == _lastSeen)
+        {
+            return;
+        }
+
+        _lastSeen = fingerprint;
+        AgentSettings settings;
+        try
+        {
+            settings = ConfigLoader.Parse(bytes, _path);
+        }
+        catch (ConfigException e)
+        {
+            Fail(e.Message);
+            return;
+        }
+
+        (string? error, string changes) = _apply(settings);
+        if (error is not null)
+        {
+            Fail(error);
+            return;
+        }
+
+        _metrics.ConfigReloaded(ok: true);
+        _logger.ConfigReloaded(_path, _inForce, fingerprint, changes);
+        Volatile.Write(ref _inForce, fingerprint);
+    }
+
+    private void Fail(string error)
+    {
+        _metrics.ConfigReloaded(ok: false);
+        _logger.ConfigReloadFailed(_inForce, error);
+    }
+
+    public void Dispose() => _files.Dispose();
+}

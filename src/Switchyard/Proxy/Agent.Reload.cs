@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Sockets;
+using Switchyard.Config;
+using Switchyard.Diagnostics;
+using Switchyard.Transport;
+
+namespace Switchyard.Proxy;
+
+/// <summary>Applying a new valid config to the running agent (a live reload).</summary>
+internal sealed partial class Agent
+{
+    /// <summary>
+    /// Makes <paramref name="next"/> the config in force. Ports are matched by listen address: a kept port keeps
+    /// its listener and open connections (which finish with the settings they started with) and new connections
+    /// use the new settings; a new address is bound before anything changes, so a port that cannot be bound
+    /// rejects the whole reload and the old config stays; a removed port stops accepting while its open
+    /// connections finish. The config's intercepts replace the previous config's; intercepts added through the
+    /// admin API stay unless the new config uses their id.
+    /// </summary>
+    /// <returns>null and a summary of the changes, or the reason the reload was rejected (one line: file: $.path: reason).</returns>
+    public (string? Error, string Changes) Apply(AgentSettings next)
+    {
+        lock (_applyLock)
+        {
+            if (_draining)
+            {
+                return ($"{next.FilePath}: $: the agent is draining", string.Empty);
+            }
+
+            AgentSettings current = _settings;
+            List<PortRuntime> before = _ports;
+            // A TCP and a UDP port may share a number: ports are matched by protocol and listen address.
+            var byListen = new Dictionary<(string, IPEndPoint), PortRuntime>();
+            foreach (PortRuntime port in before)
+            {
+                byListen[(port.Settings.Protocol, port.Settings.Listen)] = port;
+            }
+
+            // Bind every new address first: nothing changes unless all of them can be bound.
+            var added = new List<PortRuntime>();
+            foreach (PortSettings settings in next.Ports.Where(p => !byListen.ContainsKey((p.Protocol, p.Listen))))
+            {
+                var port = new PortRuntime(settings, _detectionLogger);
+                try
+                {
+                    if (settings.Protocol == "UDP")
+                    {
+                        port.Udp = UdpRelay.Bind(port, Routes, _udpLogger);
+                    }
+                    else
+                    {
+                        port.Listener = Listener.Bind(settings.Listen);
+                    }
+                }
+                catch (SocketException e)
+                {
+                    foreach (PortRuntime bound in added)
+                    {
+                        bound.Listener?.Dispose();
+                        bound.Udp?.Dispose();
+                    }
+
+                    return ($"{next.FilePath}: $.ports[{settings.Index}].listen: cannot listen on {Endpoints.Format(settings.Listen)}: {e.Message}", string.Empty);
+                }
+
+                added.Add(port);
+            }
+
+            var changes = new List<string>();
+            var ports = new List<PortRuntime>(next.Ports.Count);
+            foreach (PortSettings settings in next.Ports)
+            {
+                if (byListen.Remove((settings.Protocol, settings.Listen), out PortRuntime? kept))
+                {
+                    if (kept.Update(settings))
+                    {
+                        changes.Add($"port {settings.Name} changed");
+                    }
+
+                    ports.Add(kept);
+                }
+                else
+                {
+                    ports.Add(added.First(p => p.Settings == settings));
+                    changes.Add($"port {settings.Name} added on {Endpoints.Format(settings.Listen)}");
+                }
+            }
+
+            _ports = ports;
+            _settings = next;
+            foreach (PortRuntime port in added)
+            {
+                if (port.Udp is not null)
+                {
+                    StartRelaying(port);
+                }
+                else
+                {
+                    StartAccepting(port);
+                }
+            }
+
+            foreach (PortRuntime removed in byListen.Values)
+            {
+                removed.Listener?.Dispose(); // open connections finish; the tracker still drains them
+                removed.Udp?.Dispose();
+                changes.Add($"port {removed.Settings.Name} on {Endpoints.Format(removed.Settings.Listen)} removed");
+            }
+
+            ReplaceConfigIntercepts(next.Intercepts, changes);
+            if (!next.AdminListen.Equals(current.AdminListen))
+            {
+                _logger.AdminListenNotApplied(Endpoints.Format(next.AdminListen), Endpoints.Format(current.AdminListen));
+            }
+
+            if (next.AdminToken != current.AdminToken)
+            {
+                changes.Add("admin token changed");
+            }
+
+            WatchCertificates();
+            CheckCertificates();
+            return (null, changes.Count == 0 ? "no effective change" : string.Join(", ", changes));
+        }
+    }
+
+    /// <summary>Swaps the previous config's intercepts for <paramref name="intercepts"/> in one route-table snapshot; admin API ones stay.</summary>
+    private void ReplaceConfigIntercepts(IReadOnlyList<InterceptSettings> intercepts, List<string> changes)
+    {
+        lock (_interceptsLock)
+        {
+            var ids = new HashSet<string>(intercepts.Select(i => i.Id), StringComparer.Ordinal);
+            var rules = intercepts.Select(i => i.Rule).ToList();
+            foreach (Routing.InterceptRule rule in Routes.Snapshot.Rules.Where(r => !_configIntercepts.Contains(r.Id)))
+            {
+                if (ids.Contains(rule.Id))
+                {
+                    _logger.AdminInterceptReplaced(rule.Id);
+                }
+                else
+                {
+                    rules.Add(rule);
+                }
+            }
+
+            // Delivery settings first, so that a request routed by the new table finds them; then the one swap.
+            foreach (InterceptSettings intercept in intercepts)
+            {
+                if (!Intercepts.TryGetValue(intercept.Id, out InterceptSettings? old) || !SameIntercept(old, intercept))
+                {
+                    changes.Add(_configIntercepts.Contains(intercept.Id) ? $"intercept {intercept.Id} changed" : $"intercept {intercept.Id} added");
+                }
+
+                Intercepts[intercept.Id] = intercept;
+            }
+
+            Routes.Replace(Routing.RouteTable.Create(rules));
+            foreach (string gone in _configIntercepts.Where(id => !ids.Contains(id)))
+            {
+                Intercepts.TryRemove(gone, out _);
+                changes.Add($"intercept {gone} removed");
+            }
+
+            _configIntercepts.Clear();
+            _configIntercepts.UnionWith(ids);
+        }
+    }
+
+    /// <summary>Same rule and delivery (the loaded certificate and root objects are recreated by every reload, so they are compared by file and thumbprint).</summary>
+    private static bool SameIntercept(InterceptSettings a, InterceptSettings b) =>
+        a.Rule.Equals(b.Rule) && a.Plaintext == b.Plaintext && a.DeliveryHttp == b.DeliveryHttp && (a.Tls is null) == (b.Tls is null)
+        && (a.Tls is null || (a.Tls.ServerName == b.Tls!.ServerName && a.Tls.ClientCertificate?.CertPath == b.Tls.ClientCertificate?.CertPath
+            && a.Tls.TrustRoots.Count == b.Tls.TrustRoots.Count));
+}
