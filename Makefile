@@ -23,7 +23,7 @@ PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench clean
+.PHONY: help run test k8s-examples deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench clean
 
 help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
@@ -31,6 +31,7 @@ help:
 	@echo "make perf   side-by-side load comparison with nginx and HAProxy (perf/RESULTS.md)"
 	@echo "make perf-h1  HTTP/1.1 with an x-dev intercept routed by all three proxies: CPU per request, p50/p99"
 	@echo "make perf-h2  the same over HTTP/2 (h2load -n 200000 -c 16 -m 8)"
+	@echo "make k8s-examples  regenerate containers/k8s/echo.config.json and echo.injected.yaml from echo.yaml"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
 define apt_install
@@ -69,6 +70,11 @@ native-test: publish build
 test: deps-test publish build
 	$(DOTNET) test src/Switchyard.Tests -c $(CONFIG) --no-build
 	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) test native-tests/Switchyard.NativeTests -c $(CONFIG) --no-build
+
+# The example manifests' derived files (native-tests/Containers/K8sExampleTests fails when they are stale).
+k8s-examples: publish
+	$(BIN) generate -f containers/k8s/echo.yaml -o containers/k8s/echo.config.json
+	$(BIN) inject -f containers/k8s/echo.yaml > containers/k8s/echo.injected.yaml
 
 perf: publish
 	$(call apt_install,$(PERF_PACKAGES))

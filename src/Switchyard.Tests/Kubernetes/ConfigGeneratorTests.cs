@@ -29,7 +29,7 @@ public sealed class ConfigGeneratorTests
                 "listen": "127.0.0.1:9901"
               },
               "tunnel": {
-                "listen": "0.0.0.0:9902"
+                "listen": "127.0.0.1:9902"
               },
               "ports": [
                 {

@@ -69,7 +69,7 @@ internal static class InterceptCommand
         {
             if (status.TunnelListen is null || !Config.Endpoints.TryParseHostPort(status.TunnelListen, out _, out int tunnelPort))
             {
-                return Fail(2, $"the agent at {options.Agent} has no tunnel: set \"tunnel\": {{ \"listen\": \"0.0.0.0:9902\" }} in its config (or pass --tunnel)");
+                return Fail(2, $"the agent at {options.Agent} has no tunnel: set \"tunnel\": {{ \"listen\": \"127.0.0.1:9902\" }} in its config (or pass --tunnel)");
             }
 
             Config.Endpoints.TryParseHostPort(options.Agent, out string agentHost, out _);

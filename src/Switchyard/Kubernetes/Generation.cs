@@ -12,8 +12,12 @@ public sealed record GenerateOptions
     /// <summary>admin.listen written into the config.</summary>
     public string AdminListen { get; init; } = "127.0.0.1:9901";
 
-    /// <summary>tunnel.listen written into the config.</summary>
-    public string TunnelListen { get; init; } = "0.0.0.0:9902";
+    /// <summary>
+    /// tunnel.listen written into the config: loopback, because `kubectl port-forward` reaches the pod's loopback and a
+    /// tunnel open to the cluster network would let anyone there pose as a developer's data connection when no admin
+    /// token is configured.
+    /// </summary>
+    public string TunnelListen { get; init; } = "127.0.0.1:9902";
 }
 
 /// <summary>Where inject mounts the secret named by a <c>*-tls-secret.PORT</c> annotation (agent container only).</summary>

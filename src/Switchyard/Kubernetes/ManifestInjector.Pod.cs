@@ -209,7 +209,7 @@ public static partial class ManifestInjector
         Set(container, "securityContext", Map(
             ("readOnlyRootFilesystem", Bool(true)),
             ("runAsNonRoot", Bool(true)),
-            ("runAsUser", Int(65532)),
+            ("runAsUser", Int(1654)),
             ("allowPrivilegeEscalation", Bool(false)),
             ("capabilities", Map(("drop", Strings("ALL"))))));
         return container;

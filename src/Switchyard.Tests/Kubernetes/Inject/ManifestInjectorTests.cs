@@ -138,7 +138,7 @@ public sealed class ManifestInjectorTests
         Assert.Equal(["/usr/local/bin/switchyard", "probe", "ready"], Command(agent, "readinessProbe"));
         Assert.Equal(["/usr/local/bin/switchyard", "probe", "live"], Command(agent, "livenessProbe"));
         YamlMappingNode security = GetMap(agent, "securityContext")!;
-        Assert.Equal(("true", "true", "65532", "false"), (Scalar(security, "readOnlyRootFilesystem"), Scalar(security, "runAsNonRoot"), Scalar(security, "runAsUser"), Scalar(security, "allowPrivilegeEscalation")));
+        Assert.Equal(("true", "true", "1654", "false"), (Scalar(security, "readOnlyRootFilesystem"), Scalar(security, "runAsNonRoot"), Scalar(security, "runAsUser"), Scalar(security, "allowPrivilegeEscalation")));
         Assert.Equal("5", Scalar(GetMap(GetMap(GetMap(agent, "lifecycle"), "preStop"), "sleep"), "seconds"));
         Assert.Equal("50m", Scalar(GetMap(GetMap(agent, "resources"), "requests"), "cpu"));
         Assert.Equal("35", Scalar(spec, "terminationGracePeriodSeconds"));
