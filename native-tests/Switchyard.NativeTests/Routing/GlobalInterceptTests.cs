@@ -19,14 +19,14 @@ public sealed class GlobalInterceptTests(ITestOutputHelper output)
     public async Task AGlobalTcpInterceptCarriesARawLineProtocolToTheDeveloperAndItsRemovalGivesThePortBack()
     {
         using var dir = new TempDir();
-        await using var app = TcpTestServer.Start(LineServer("app"));
-        await using var developer = TcpTestServer.Start(LineServer("dev"));
+        await using var app = TcpTestServer.Start(LineProtocol.Server("app"));
+        await using var developer = TcpTestServer.Start(LineProtocol.Server("dev"));
         var listen = Ports.GetFreeTcpPort();
         var port = AgentConfig.Port("lines", listen, app.Port);
         port["appProtocol"] = "tcp";
         await using var agent = await AgentProcess.StartAsync(output, dir, AgentConfig.Create(Ports.GetFreeTcpPort(), port));
 
-        Assert.Equal("app: hello", await AskLineAsync(listen, "hello"));
+        Assert.Equal("app: hello", await LineProtocol.AskAsync(listen, "hello"));
 
         var global = new JsonObject { ["id"] = "carol", ["port"] = "lines", ["target"] = Ports.Loopback(developer.Port) };
         using (var added = await PostAsync(agent, global))
@@ -34,7 +34,7 @@ public sealed class GlobalInterceptTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.Created, added.StatusCode);
         }
 
-        Assert.Equal("dev: to the laptop", await AskLineAsync(listen, "to the laptop"));
+        Assert.Equal("dev: to the laptop", await LineProtocol.AskAsync(listen, "to the laptop"));
         await agent.WaitForMetricAsync("switchyard_global_intercept_connections_total", [("port", "lines"), ("intercept", "carol")], v => v >= 1, ">= 1");
 
         using (var removed = await Admin.DeleteAsync(agent.AdminUri("/v1/intercepts/carol")))
@@ -42,7 +42,7 @@ public sealed class GlobalInterceptTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         }
 
-        Assert.Equal("app: back home", await AskLineAsync(listen, "back home"));
+        Assert.Equal("app: back home", await LineProtocol.AskAsync(listen, "back home"));
     }
 
     [Fact]
@@ -130,29 +130,6 @@ public sealed class GlobalInterceptTests(ITestOutputHelper output)
 
     private static Task<HttpResponseMessage> PostAsync(AgentProcess agent, JsonObject intercept) =>
         Admin.PostAsync(agent.AdminUri("/v1/intercepts"), new StringContent(intercept.ToJsonString(), Encoding.UTF8, "application/json"));
-
-    /// <summary>A line protocol: every line is answered with "NAME: line".</summary>
-    private static Func<Socket, CancellationToken, Task> LineServer(string name) => async (socket, ct) =>
-    {
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        using var reader = new StreamReader(stream);
-        await using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
-        while (await reader.ReadLineAsync(ct) is { } line)
-        {
-            await writer.WriteLineAsync($"{name}: {line}");
-        }
-    };
-
-    private static async Task<string> AskLineAsync(int port, string line)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(IPAddress.Loopback, port);
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
-        using var reader = new StreamReader(stream);
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        return await reader.ReadLineAsync(timeout.Token) ?? "<closed>";
-    }
 
     private static async Task<string> AskAsync(UdpClient client, IPEndPoint target, string text)
     {
