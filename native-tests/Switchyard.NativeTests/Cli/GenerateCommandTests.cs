@@ -120,7 +120,7 @@ public sealed class GenerateCommandTests(ITestOutputHelper output)
         Assert.True(missing.ExitCode == 2, missing.ToString());
         Assert.Equal($"{dir.File("nope.yaml")}: -f: file not found\n", missing.Stderr);
         Assert.True(noFlag.ExitCode == 2, noFlag.ToString());
-        Assert.StartsWith("switchyard: generate: -f FILE is required", noFlag.Stderr, StringComparison.Ordinal);
+        Assert.StartsWith("switchyard: generate: at least one -f FILE is required", noFlag.Stderr, StringComparison.Ordinal);
         Assert.True(unknown.ExitCode == 2, unknown.ToString());
         Assert.StartsWith("switchyard: generate: unknown option '--frobnicate'", unknown.Stderr, StringComparison.Ordinal);
     }

@@ -81,21 +81,7 @@ public sealed class AgentProcess : IAsyncDisposable
             ? new Dictionary<string, string> { ["SWITCHYARD_CONFIG"] = configPath }
             : [];
         var agent = Launch(output, dir, arguments, environment, configPath, adminPort);
-
-        if (waitUntilReady)
-        {
-            try
-            {
-                await agent.WaitReadyAsync();
-            }
-            catch
-            {
-                await agent.DisposeAsync();
-                throw;
-            }
-        }
-
-        return agent;
+        return waitUntilReady ? await ReadyOrDisposedAsync(agent) : agent;
     }
 
     /// <summary>
@@ -109,7 +95,11 @@ public sealed class AgentProcess : IAsyncDisposable
         int adminPort,
         Dictionary<string, string> environment)
     {
-        var agent = Launch(output, dir, ["agent", "--config", configPath], environment, configPath, adminPort);
+        return await ReadyOrDisposedAsync(Launch(output, dir, ["agent", "--config", configPath], environment, configPath, adminPort));
+    }
+
+    private static async Task<AgentProcess> ReadyOrDisposedAsync(AgentProcess agent)
+    {
         try
         {
             await agent.WaitReadyAsync();

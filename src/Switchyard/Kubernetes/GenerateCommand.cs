@@ -42,15 +42,7 @@ public static class GenerateCommand
             }
         }
 
-        if (files.Count == 0)
-        {
-            throw new UsageException("generate: -f FILE is required (- reads standard input)");
-        }
-
-        if (files.Count(f => f == "-") > 1)
-        {
-            throw new UsageException("generate: standard input (-f -) can be read once only");
-        }
+        ManifestReader.CheckFiles("generate", files);
 
         Generation generation = ConfigGenerator.Generate(ManifestReader.Read(files, stdin), options);
         foreach (string warning in generation.Warnings)

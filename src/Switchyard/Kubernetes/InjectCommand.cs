@@ -29,15 +29,7 @@ public static class InjectCommand
             }
         }
 
-        if (files.Count == 0)
-        {
-            throw new UsageException("inject: at least one -f FILE is needed (-f - reads stdin)");
-        }
-
-        if (files.Count(f => f == "-") > 1)
-        {
-            throw new UsageException("inject: stdin (-f -) can be read once only");
-        }
+        ManifestReader.CheckFiles("inject", files);
 
         List<ManifestDocument> documents = ManifestReader.Read(files, stdin);
         InjectResult result = ManifestInjector.Inject(documents, options);

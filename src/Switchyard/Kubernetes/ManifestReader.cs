@@ -6,6 +6,20 @@ namespace Switchyard.Kubernetes;
 /// <summary>Reads multi-document Kubernetes YAML from files or stdin ("-") with YamlDotNet's representation model (no reflection).</summary>
 public static class ManifestReader
 {
+    /// <summary>The command-line checks generate and inject share: at least one -f, standard input at most once.</summary>
+    internal static void CheckFiles(string command, List<string> files)
+    {
+        if (files.Count == 0)
+        {
+            throw new UsageException($"{command}: at least one -f FILE is required (-f - reads standard input)");
+        }
+
+        if (files.Count(f => f == "-") > 1)
+        {
+            throw new UsageException($"{command}: standard input (-f -) can be read once only");
+        }
+    }
+
     /// <summary>The documents of every file, in order. A file may be read once only ("-" included).</summary>
     public static List<ManifestDocument> Read(IReadOnlyList<string> files, TextReader stdin)
     {

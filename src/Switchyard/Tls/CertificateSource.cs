@@ -78,7 +78,7 @@ public sealed class CertificateSource
 
         try
         {
-            CertificateMaterial material = PemLoader.ParseCertificate(Text(cert), CertPath, Text(key), KeyPath);
+            CertificateMaterial material = PemLoader.ParseCertificate(PemLoader.Text(cert), CertPath, PemLoader.Text(key), KeyPath);
             if (material.Leaf.Thumbprint == Current.Leaf.Thumbprint && material.Intermediates.Count == Current.Intermediates.Count)
             {
                 return RefreshResult.Unchanged; // rewritten with the same certificate (e.g. a re-mount)
@@ -97,9 +97,9 @@ public sealed class CertificateSource
 
     private static (CertificateMaterial Material, ulong Fingerprint) Read(string certPath, string keyPath)
     {
-        byte[] cert = ReadBytes(certPath);
-        byte[] key = ReadBytes(keyPath);
-        return (PemLoader.ParseCertificate(Text(cert), certPath, Text(key), keyPath), Fingerprint(cert, key));
+        byte[] cert = PemLoader.ReadBytes(certPath);
+        byte[] key = PemLoader.ReadBytes(keyPath);
+        return (PemLoader.ParseCertificate(PemLoader.Text(cert), certPath, PemLoader.Text(key), keyPath), Fingerprint(cert, key));
     }
 
     private static ulong Fingerprint(byte[] cert, byte[] key)
@@ -111,23 +111,6 @@ public sealed class CertificateSource
         return hash.GetCurrentHashAsUInt64();
     }
 
-    private static string Text(byte[] bytes) => System.Text.Encoding.UTF8.GetString(bytes);
-
-    private static byte[] ReadBytes(string path)
-    {
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new PemException($"file not found: {path}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PemException($"cannot read {path}: {e.Message}");
-        }
-    }
 }
 
 public enum RefreshResult : byte { Unchanged, Rotated, Failed }

@@ -193,11 +193,18 @@ public static class PemLoader
         }
     }
 
-    private static string ReadText(string path)
+    private static string ReadText(string path) => Text(ReadBytes(path));
+
+    /// <summary>UTF-8 text of a PEM file's bytes (a byte order mark is skipped).</summary>
+    internal static string Text(byte[] bytes) =>
+        System.Text.Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(System.Text.Encoding.UTF8.Preamble) ? bytes.AsSpan(3) : bytes);
+
+    /// <summary>A PEM file's bytes; a missing or unreadable file is a <see cref="PemException"/> naming it.</summary>
+    internal static byte[] ReadBytes(string path)
     {
         try
         {
-            return File.ReadAllText(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -27,7 +27,7 @@ public sealed class InjectCommandTests
     [InlineData(new string[0], "at least one -f FILE")]
     [InlineData(new[] { "-f" }, "-f needs a value")]
     [InlineData(new[] { "-f", "a.yaml", "--replicas", "2" }, "unknown option '--replicas'")]
-    [InlineData(new[] { "-f", "-", "-f", "-" }, "stdin (-f -) can be read once only")]
+    [InlineData(new[] { "-f", "-", "-f", "-" }, "standard input (-f -) can be read once only")]
     [InlineData(new[] { "-f", "a.yaml", "--image", "" }, "--image: expected an image reference")]
     public void CommandLineMistakesAreUsageErrors(string[] args, string message)
     {
