@@ -110,8 +110,12 @@ public static class Program
         return await RunAgentAsync(settings, loggers, drain, ready: null).ConfigureAwait(false);
     }
 
-    /// <summary>Runs an agent until SIGTERM or SIGINT, then drains. Shared by `agent` and `demo`.</summary>
-    internal static async Task<int> RunAgentAsync(AgentSettings settings, ILoggerFactory loggers, TimeSpan drain, Action<Agent, AdminServer>? ready)
+    /// <summary>
+    /// Runs an agent until SIGTERM or SIGINT, then drains. Shared by `agent` and `demo`: <paramref name="ready"/> runs
+    /// once it listens, <paramref name="stopping"/> after the signal and before the drain (the admin API still answers).
+    /// </summary>
+    internal static async Task<int> RunAgentAsync(
+        AgentSettings settings, ILoggerFactory loggers, TimeSpan drain, Action<Agent, AdminServer>? ready, Func<Task>? stopping = null)
     {
         var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -141,6 +145,11 @@ public static class Program
         ready?.Invoke(agent, admin);
         string signal = await stop.Task.ConfigureAwait(false);
         watcher.Dispose(); // no reload during the drain
+        if (stopping is not null)
+        {
+            await stopping().ConfigureAwait(false);
+        }
+
         await agent.DrainAsync(signal, drain).ConfigureAwait(false);
         return 0;
     }
