@@ -18,7 +18,8 @@ public static class Program
     private const string Usage = """
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
-          switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard demo [--listen N] [--admin N] [--tunnel N]          self-contained demo: certificates, a TLS app, the agent in front of it
+                                                                         and `switchyard intercept` sending x-dev: alice through the tunnel
           switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
                                                                          Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
           switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
