@@ -18,7 +18,8 @@ public static class Program
     private const string Usage = """
         usage:
           switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
-          switchyard demo                                                self-contained demo: certificates, a TLS app and the agent in front of it
+          switchyard demo [--listen N] [--admin N] [--tunnel N]          self-contained demo: certificates, a TLS app, the agent in front of it
+                                                                         and `switchyard intercept` sending x-dev: alice through the tunnel
           switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
                                                                          Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
           switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
@@ -110,8 +111,12 @@ public static class Program
         return await RunAgentAsync(settings, loggers, drain, ready: null).ConfigureAwait(false);
     }
 
-    /// <summary>Runs an agent until SIGTERM or SIGINT, then drains. Shared by `agent` and `demo`.</summary>
-    internal static async Task<int> RunAgentAsync(AgentSettings settings, ILoggerFactory loggers, TimeSpan drain, Action<Agent, AdminServer>? ready)
+    /// <summary>
+    /// Runs an agent until SIGTERM or SIGINT, then drains. Shared by `agent` and `demo`: <paramref name="ready"/> runs
+    /// once it listens, <paramref name="stopping"/> after the signal and before the drain (the admin API still answers).
+    /// </summary>
+    internal static async Task<int> RunAgentAsync(
+        AgentSettings settings, ILoggerFactory loggers, TimeSpan drain, Action<Agent, AdminServer>? ready, Func<Task>? stopping = null)
     {
         var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -141,6 +146,11 @@ public static class Program
         ready?.Invoke(agent, admin);
         string signal = await stop.Task.ConfigureAwait(false);
         watcher.Dispose(); // no reload during the drain
+        if (stopping is not null)
+        {
+            await stopping().ConfigureAwait(false);
+        }
+
         await agent.DrainAsync(signal, drain).ConfigureAwait(false);
         return 0;
     }
