@@ -164,6 +164,24 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
         {
             await ended.CancelAsync().ConfigureAwait(false);
             await heartbeats.ConfigureAwait(false);
+            if (stop.IsCancellationRequested)
+            {
+                await SayByeAsync(stream).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Ctrl-C: tells the agent this developer leaves on purpose, so it removes the intercept at once and logs no loss.</summary>
+    private static async Task SayByeAsync(NetworkStream stream)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await stream.WriteAsync("BYE\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The agent is gone already; the DELETE that follows (or its grace period) removes the intercept.
         }
     }
 

@@ -23,4 +23,7 @@ internal static partial class Log
 
     [ZLoggerMessage(EventId = 8006, Level = LogLevel.Debug, Message = "developer {intercept}: data connection from {remote} idle in the pool ({idle} idle)")]
     public static partial void TunnelDataConnected(this ILogger logger, string intercept, string remote, int idle);
+
+    [ZLoggerMessage(EventId = 8007, Level = LogLevel.Information, Message = "developer {intercept} left (BYE on the tunnel control connection); the intercept is removed and its requests go to the app")]
+    public static partial void TunnelDeveloperLeft(this ILogger logger, string intercept);
 }

@@ -124,6 +124,15 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
             return;
         }
 
+        if (reason == Bye)
+        {
+            // The CLI is stopping (Ctrl-C): no grace to wait for, and nothing was lost.
+            logger.TunnelDeveloperLeft(id);
+            expire(id);
+            Forget(id);
+            return;
+        }
+
         logger.TunnelControlLost(id, reason, (long)Grace.TotalMilliseconds);
         await Task.Delay(Grace).ConfigureAwait(false);
         lock (session.Gate)
@@ -182,6 +191,10 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
         sb.Append("switchyard_tunnel_developers ").Append(_sessions.Values.Count(s => s.Control is not null)).Append('\n');
     }
 
+    /// <summary>The control connection's last line from a CLI that stops on purpose: <c>BYE</c>.</summary>
+    private const string Bye = "bye";
+
+    /// <summary>Reads the CLI's lines (<c>HB</c> heartbeats, <c>BYE</c>) until the connection ends; returns why.</summary>
     private async Task<string> ReadLoopAsync(PipeReader input)
     {
         try
@@ -190,7 +203,17 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
             {
                 using var idle = new CancellationTokenSource(ControlIdleTimeout);
                 ReadResult read = await input.ReadAsync(idle.Token).ConfigureAwait(false);
-                input.AdvanceTo(read.Buffer.End);
+                var lines = new SequenceReader<byte>(read.Buffer);
+                while (lines.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
+                {
+                    if (line.Length == 3 && line.FirstSpan.Length == 3 && line.FirstSpan.SequenceEqual("BYE"u8))
+                    {
+                        input.AdvanceTo(lines.Position);
+                        return Bye;
+                    }
+                }
+
+                input.AdvanceTo(lines.Position, read.Buffer.End); // "HB" lines are consumed; a partial line waits for its end
                 if (read.IsCompleted || read.IsCanceled)
                 {
                     return "closed by the developer";

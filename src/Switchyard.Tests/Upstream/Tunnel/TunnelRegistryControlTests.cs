@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchyard.Tests.Http2.Connection;
+using Switchyard.Upstream.Tunnel;
+
+namespace Switchyard.Tests.Upstream.Tunnel;
+
+/// <summary>The agent's side of a developer's control connection: a lost one waits for the grace period, a BYE does not.</summary>
+public sealed class TunnelRegistryControlTests
+{
+    private static (TunnelRegistry Registry, List<string> Expired) Create(TimeSpan grace)
+    {
+        var expired = new List<string>();
+        var registry = new TunnelRegistry(_ => true, id => { lock (expired) { expired.Add(id); } }, NullLogger.Instance) { Grace = grace };
+        return (registry, expired);
+    }
+
+    [Fact]
+    public async Task A_developer_saying_BYE_is_removed_at_once_without_waiting_for_the_grace_period()
+    {
+        (TunnelRegistry registry, List<string> expired) = Create(grace: TimeSpan.FromMinutes(10));
+        (PipeChannel agentSide, PipeChannel cliSide) = PipeChannel.CreatePair();
+
+        Task control = registry.RunControlAsync("alice", agentSide, "test");
+        Assert.True(registry.IsConnected("alice"));
+        await cliSide.Output.WriteAsync("HB\nBY"u8.ToArray());
+        await cliSide.Output.WriteAsync("E\n"u8.ToArray()); // a line split across reads still counts
+
+        await control.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["alice"], expired);
+        Assert.False(registry.IsConnected("alice"));
+    }
+
+    [Fact]
+    public async Task A_lost_control_connection_is_removed_only_after_the_grace_period()
+    {
+        (TunnelRegistry registry, List<string> expired) = Create(grace: TimeSpan.FromSeconds(2));
+        (PipeChannel agentSide, PipeChannel cliSide) = PipeChannel.CreatePair();
+
+        Task control = registry.RunControlAsync("bob", agentSide, "test");
+        await cliSide.Output.WriteAsync("HB\n"u8.ToArray());
+        await cliSide.Output.CompleteAsync(); // closed without BYE
+
+        await Task.Delay(200);
+        lock (expired)
+        {
+            Assert.Empty(expired); // still within the grace period
+        }
+
+        await control.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["bob"], expired);
+        Assert.Equal(1, registry.Expired);
+    }
+}
