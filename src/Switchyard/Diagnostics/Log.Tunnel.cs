@@ -26,4 +26,7 @@ internal static partial class Log
 
     [ZLoggerMessage(EventId = 8007, Level = LogLevel.Information, Message = "developer {intercept} left (BYE on the tunnel control connection); the intercept is removed and its requests go to the app")]
     public static partial void TunnelDeveloperLeft(this ILogger logger, string intercept);
+
+    [ZLoggerMessage(EventId = 8008, Level = LogLevel.Warning, Message = "tunnel.listen {listen} is not a loopback address and admin.tokenFile is not set: anyone who reaches it can attach as a developer's data connection and receive that developer's requests; set admin.tokenFile (kubectl port-forward reaches 127.0.0.1)")]
+    public static partial void TunnelOpenWithoutToken(this ILogger logger, string listen);
 }

@@ -38,7 +38,7 @@ internal sealed partial class Agent : IAsyncDisposable
         }
 
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
-        Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, id => lookup(id) is { Target: null }, id => RemoveIntercept(id), loggers);
+        Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, () => Settings.AdminToken, id => lookup(id) is { Target: null }, id => RemoveIntercept(id), loggers);
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
         _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry), Routes, Wiretaps,
             new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(), loggers.CreateLogger("Switchyard.Connection"));

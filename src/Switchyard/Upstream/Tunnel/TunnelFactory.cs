@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Switchyard.Diagnostics;
 
 namespace Switchyard.Upstream.Tunnel;
 
@@ -6,7 +7,7 @@ namespace Switchyard.Upstream.Tunnel;
 internal static class TunnelFactory
 {
     /// <summary>Overrides for tests and slow networks: SWITCHYARD_TUNNEL_GRACE (e.g. 3s) and SWITCHYARD_TUNNEL_WAIT (e.g. 2s).</summary>
-    public static TunnelServer? Create(Config.AgentSettings settings, Func<string, bool> isTunnelIntercept, Action<string> expire, ILoggerFactory loggers)
+    public static TunnelServer? Create(Config.AgentSettings settings, Func<string?> token, Func<string, bool> isTunnelIntercept, Action<string> expire, ILoggerFactory loggers)
     {
         if (settings.TunnelListen is null)
         {
@@ -19,7 +20,12 @@ internal static class TunnelFactory
             Grace = Duration("SWITCHYARD_TUNNEL_GRACE", TimeSpan.FromSeconds(3)),
             WaitForConnection = Duration("SWITCHYARD_TUNNEL_WAIT", TimeSpan.FromSeconds(2)),
         };
-        return new TunnelServer(settings.TunnelListen, settings.AdminToken, registry, logger);
+        if (!System.Net.IPAddress.IsLoopback(settings.TunnelListen.Address) && settings.AdminToken is null)
+        {
+            logger.TunnelOpenWithoutToken(Config.Endpoints.Format(settings.TunnelListen));
+        }
+
+        return new TunnelServer(settings.TunnelListen, token, registry, logger);
     }
 
     private static TimeSpan Duration(string variable, TimeSpan fallback) =>

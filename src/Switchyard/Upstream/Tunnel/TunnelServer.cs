@@ -13,7 +13,8 @@ namespace Switchyard.Upstream.Tunnel;
 /// is answered <c>OK</c> and becomes that developer's control connection or an idle data connection; anything
 /// else gets <c>ERR reason</c> and is closed.
 /// </summary>
-internal sealed class TunnelServer(IPEndPoint endPoint, string? token, TunnelRegistry registry, ILogger logger) : IDisposable
+/// <param name="token">The admin token in force (read per hello: a config reload may change it).</param>
+internal sealed class TunnelServer(IPEndPoint endPoint, Func<string?> token, TunnelRegistry registry, ILogger logger) : IDisposable
 {
     public static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
 
@@ -48,7 +49,7 @@ internal sealed class TunnelServer(IPEndPoint endPoint, string? token, TunnelReg
         }
 
         string? refusal = hello is null ? error
-            : !TunnelHello.TokenMatches(token, hello.Token) ? "unauthorized: missing or wrong token"
+            : !TunnelHello.TokenMatches(token(), hello.Token) ? "unauthorized: missing or wrong token"
             : !registry.IsTunnelIntercept(hello.InterceptId) ? $"unknown intercept \"{hello.InterceptId}\" (register it through POST /v1/intercepts without a target first)"
             : null;
         if (refusal is not null)
