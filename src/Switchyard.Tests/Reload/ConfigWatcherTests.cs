@@ -96,6 +96,46 @@ public sealed class ConfigWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_config_naming_a_certificate_that_appears_later_is_applied_then_without_the_file_changing()
+    {
+        string path = _dir.Write("config.json", One("web", 18006));
+        using ConfigWatcher watcher = Watch(path, FastPoll);
+        string certs = _dir.CreateSubdirectory("later");
+        string cert = Path.Combine(certs, "tls.crt");
+        string key = Path.Combine(certs, "tls.key");
+
+        // The ConfigMap changed before the Secret it names was mounted.
+        File.WriteAllText(path, One("web", 18006).Replace("\"tls\":\"off\"", $$"""
+            "tls":"auto","downstreamTls":{"certPem":"{{cert}}","keyPem":"{{key}}"}
+            """.Trim(), StringComparison.Ordinal));
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
+        await Task.Delay(FastPoll * 4); // retried on every poll, reported once
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Assert.Contains("file not found", Assert.Single(_log.Messages(7002)), StringComparison.Ordinal);
+
+        File.WriteAllText(key, TestPki.Shared.EcLeaf.KeyPem(KeyFormat.Pkcs8));
+        File.WriteAllText(cert, TestPki.Shared.EcLeaf.CertificatePem);
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Assert.NotNull(Assert.Single(_applied).Ports[0].DownstreamTls);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+    }
+
+    [Fact]
+    public async Task A_config_the_agent_rejected_is_applied_once_the_agent_accepts_it()
+    {
+        string path = _dir.Write("config.json", One("web", 18007));
+        int refusals = 3;
+        using ConfigWatcher watcher = Watch(path, FastPoll, _ => Interlocked.Decrement(ref refusals) >= 0 ? "config.json: $.ports[1].listen: cannot listen on 127.0.0.1:18008: address in use" : null);
+
+        File.WriteAllText(path, ReloadFiles.Config([("web", 18007), ("extra", 18008)]));
+
+        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Assert.Equal(1, _metrics.ConfigReloadsFailed); // the same reason three times is one failure
+        Assert.Equal(2, Assert.Single(_applied).Ports.Count);
+    }
+
+    [Fact]
     public async Task Rewriting_the_same_bytes_does_not_reload()
     {
         string text = One("web", 18004);

@@ -19,6 +19,9 @@ internal sealed class ConfigWatcher : IDisposable
     private string _lastSeen;
     private string _inForce;
 
+    /// <summary>The reason the bytes of <see cref="_lastSeen"/> were rejected, or null when they were applied.</summary>
+    private string? _rejected;
+
     /// <param name="fingerprint">The fingerprint of the config in force (the one the agent started with).</param>
     public ConfigWatcher(string path, string fingerprint, Func<AgentSettings, (string? Error, string Changes)> apply, Metrics metrics, ILogger logger, TimeSpan pollInterval)
     {
@@ -56,30 +59,38 @@ internal sealed class ConfigWatcher : IDisposable
         }
 
         string fingerprint = ConfigLoader.Fingerprint(bytes);
-        if (fingerprint == _lastSeen)
+        if (fingerprint == _lastSeen && _rejected is null)
         {
             return;
         }
 
+        // Rejected bytes are tried again on every check: what they name may appear later (a Secret mounted after the
+        // ConfigMap changed, a port freed by another process). The same reason is reported once.
+        bool retry = fingerprint == _lastSeen;
         _lastSeen = fingerprint;
-        AgentSettings settings;
+        string? error;
+        string changes = string.Empty;
         try
         {
-            settings = ConfigLoader.Parse(bytes, _path);
+            (error, changes) = _apply(ConfigLoader.Parse(bytes, _path));
         }
         catch (ConfigException e)
         {
-            Fail(e.Message);
-            return;
+            error = e.Message;
         }
 
-        (string? error, string changes) = _apply(settings);
         if (error is not null)
         {
-            Fail(error);
+            if (!retry || error != _rejected)
+            {
+                Fail(error);
+            }
+
+            _rejected = error;
             return;
         }
 
+        _rejected = null;
         _metrics.ConfigReloaded(ok: true);
         _logger.ConfigReloaded(_path, _inForce, fingerprint, changes);
         Volatile.Write(ref _inForce, fingerprint);
