@@ -5,27 +5,58 @@ using Pipelines.Sockets.Unofficial;
 
 namespace Switchyard.Transport;
 
-/// <summary>A TCP connection as a pair of pipes (Pipelines.Sockets.Unofficial).</summary>
+/// <summary>
+/// A TCP connection, used one of two ways, chosen by the first use: as a pair of pipes
+/// (Pipelines.Sockets.Unofficial; plaintext codecs, relays, admin, tunnel), or as a plain socket stream under
+/// SslStream (<see cref="AsStream"/> before the pipes were touched). The TLS path skips the socket pipes:
+/// SslStream reads records straight from the socket into its own buffer and writes each encrypted flush with one
+/// send, without the pipe loops, the extra copy and the FIONREAD per read in between (perf/RESULTS.md, perf-h1).
+/// </summary>
 public sealed class SocketChannel : Channel
 {
-    private readonly SocketConnection _connection;
+    private readonly string _name;
+    private readonly Lock _gate = new();
+    private SocketConnection? _connection;
+    private NetworkStream? _direct;
     private Stream? _stream;
 
     private SocketChannel(Socket socket, string name)
     {
         socket.NoDelay = true;
         Socket = socket;
-        // ZeroLengthReads: wait for readability before renting a receive buffer, so idle connections hold none.
-        _connection = SocketConnection.Create(socket, TransportOptions.Send, TransportOptions.Receive, SocketConnectionOptions.ZeroLengthReads, name);
+        _name = name;
     }
 
     public Socket Socket { get; }
 
     public EndPoint? RemoteEndPoint => Socket.RemoteEndPoint;
 
-    public override PipeReader Input => _connection.Input;
+    public override PipeReader Input => Pipes.Input;
 
-    public override PipeWriter Output => _connection.Output;
+    public override PipeWriter Output => Pipes.Output;
+
+    /// <summary>The socket pipes, started on first use; never once the socket is read directly as a stream.</summary>
+    private SocketConnection Pipes
+    {
+        get
+        {
+            if (Volatile.Read(ref _connection) is { } connection)
+            {
+                return connection;
+            }
+
+            lock (_gate)
+            {
+                if (_direct is not null)
+                {
+                    throw new InvalidOperationException("the socket is already read as a stream (AsStream), not through pipes");
+                }
+
+                // ZeroLengthReads: wait for readability before renting a receive buffer, so idle connections hold none.
+                return _connection ??= SocketConnection.Create(Socket, TransportOptions.Send, TransportOptions.Receive, SocketConnectionOptions.ZeroLengthReads, _name);
+            }
+        }
+    }
 
     public static SocketChannel FromAccepted(Socket socket) => new(socket, "downstream");
 
@@ -62,12 +93,32 @@ public sealed class SocketChannel : Channel
         return new SocketChannel(socket, "upstream");
     }
 
-    /// <summary>The connection as a Stream, for SslStream to run over the same pipes.</summary>
-    public Stream AsStream() => _stream ??= new DuplexPipeStream(_connection);
+    /// <summary>
+    /// The connection as a Stream, for SslStream: the socket itself when the pipes were never used (zero-byte
+    /// reads pass through, so an idle TLS connection holds no buffer), else a stream over the pipes (a tunnel
+    /// connection whose hello was read through them).
+    /// </summary>
+    public Stream AsStream()
+    {
+        lock (_gate)
+        {
+            return _stream ??= _connection is null
+                ? _direct = new NetworkStream(Socket, ownsSocket: false)
+                : new DuplexPipeStream(_connection);
+        }
+    }
 
     /// <summary>Waits for the first bytes without consuming them (e.g. to tell a TLS ClientHello from plaintext).</summary>
     public async ValueTask<int> PeekFirstByteAsync(CancellationToken cancellation)
     {
+        if (Volatile.Read(ref _connection) is null)
+        {
+            // MSG_PEEK on the socket: the byte stays for whoever reads next (SslStream or the pipes).
+            byte[] peeked = new byte[1];
+            int n = await Socket.ReceiveAsync(peeked, SocketFlags.Peek, cancellation).ConfigureAwait(false);
+            return n == 0 ? -1 : peeked[0];
+        }
+
         ReadResult result = await Input.ReadAsync(cancellation).ConfigureAwait(false);
         int first = result.Buffer.IsEmpty ? -1 : result.Buffer.FirstSpan[0];
         Input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
@@ -77,12 +128,30 @@ public sealed class SocketChannel : Channel
     /// <summary>Flushes (the send pipe's flush waits until the socket took every byte), then FIN.</summary>
     public override async ValueTask CloseOutputAsync()
     {
+        if (_direct is not null)
+        {
+            Socket.Shutdown(SocketShutdown.Send); // every write on the stream completed when the socket took it
+            return;
+        }
+
         await Output.FlushAsync().ConfigureAwait(false);
         await Output.CompleteAsync().ConfigureAwait(false); // P.S.U's send loop ends with Shutdown(Send)
     }
 
     public override bool IsIdleAndOpen()
     {
+        if (_direct is not null)
+        {
+            try
+            {
+                return !Socket.Poll(0, SelectMode.SelectRead); // readable = bytes, a FIN or an error arrived
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
+
         if (!Input.TryRead(out ReadResult result))
         {
             return true; // nothing arrived, not even a FIN
@@ -107,7 +176,8 @@ public sealed class SocketChannel : Channel
 
     public override ValueTask DisposeAsync()
     {
-        _connection.Dispose();
+        _connection?.Dispose();
+        _direct?.Dispose();
         Socket.Dispose();
         return ValueTask.CompletedTask;
     }
