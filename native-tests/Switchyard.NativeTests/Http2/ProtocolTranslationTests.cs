@@ -75,7 +75,10 @@ public sealed class ProtocolTranslationTests(ITestOutputHelper output)
 
         var toApp = await rig.Front.CurlH1Async("/orders?x=1", "-H", "x-test: kept", "--data-binary", "@" + file);
         var bodiless = await rig.Front.CurlH1Async("/orders/7");
+        var chunked = await rig.Front.CurlH1Async("/orders?x=2", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + file);
 
+        Assert.True(chunked.Succeeded, chunked.ToString());
+        Assert.Equal(LargeText, EchoText.Field(chunked.Body, "body")); // a chunked HTTP/1.1 body becomes DATA frames
         Assert.True(toApp.Succeeded, toApp.ToString());
         Assert.Equal("1.1", toApp.HttpVersion);
         Assert.StartsWith("app=the-app\nmethod=POST\npath=/orders?x=1\nx-test=kept\nprotocol=HTTP/2\n", toApp.Body, StringComparison.Ordinal);

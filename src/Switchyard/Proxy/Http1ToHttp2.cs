@@ -48,7 +48,7 @@ internal static class Http1ToHttp2
 
         bool noBody = request.BodyKind == BodyKind.None || (request.BodyKind == BodyKind.ContentLength && request.ContentLength == 0);
         Http2Stream stream = await app.OpenStreamAsync(headers, endStream: noBody).ConfigureAwait(false);
-        Task body = noBody ? Task.CompletedTask : SendBodyAsync(context, downstream.Input, request, app, stream, chunked);
+        Task body = noBody ? Task.CompletedTask : Http1BodyToHttp2.SendAsync(downstream.Input, request.BodyKind, request.ContentLength, chunked, app, stream, context, isRequest: true);
         try
         {
             Http2HeaderList response;
@@ -99,89 +99,6 @@ internal static class Http1ToHttp2
         {
             await app.ResetAsync(stream, Http2ErrorCode.Cancel).ConfigureAwait(false);
             throw;
-        }
-    }
-
-    private static async Task SendBodyAsync(ConnectionContext context, PipeReader input, Http1RequestHead request, Http2Connection app, Http2Stream stream, ChunkedDecoder chunked)
-    {
-        if (request.BodyKind == BodyKind.ContentLength)
-        {
-            long remaining = request.ContentLength;
-            while (remaining > 0)
-            {
-                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
-                long taken = take.Length;
-                remaining -= taken;
-                if (remaining > 0 && read.IsCompleted)
-                {
-                    input.AdvanceTo(take.End);
-                    throw new IOException($"the request body ended {remaining} bytes early");
-                }
-
-                try
-                {
-                    await app.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
-                }
-                finally
-                {
-                    input.AdvanceTo(take.End);
-                }
-
-                context.AddIn(taken);
-            }
-
-            return;
-        }
-
-        chunked.Reset();
-        while (true)
-        {
-            ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            ChunkedReadStatus status;
-            try
-            {
-                while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
-                {
-                    await app.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
-                    context.AddIn(data.Length);
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (status == ChunkedReadStatus.Completed)
-            {
-                if (chunked.Trailers.Count > 0)
-                {
-                    using var trailers = new Http2HeaderList();
-                    Span<byte> lower = stackalloc byte[256];
-                    for (int i = 0; i < chunked.Trailers.Count; i++)
-                    {
-                        ReadOnlySpan<byte> name = chunked.Trailers.Name(i);
-                        if (name.Length <= lower.Length && Ascii.ToLower(name, lower, out int n) == OperationStatus.Done)
-                        {
-                            trailers.Add(lower[..n], chunked.Trailers.Value(i));
-                        }
-                    }
-
-                    await app.SendHeadersAsync(stream, trailers, endStream: true).ConfigureAwait(false);
-                }
-                else
-                {
-                    await app.SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
-                }
-
-                return;
-            }
-
-            if (read.IsCompleted)
-            {
-                throw new IOException("the chunked request body ended early");
-            }
         }
     }
 

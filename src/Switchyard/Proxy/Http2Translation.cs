@@ -224,7 +224,8 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
 
             if (!noBody)
             {
-                await PumpResponseBodyAsync(upstream.Input, response, down, stream, context).ConfigureAwait(false);
+                using ChunkedDecoder? chunked = response.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
+                await Http1BodyToHttp2.SendAsync(upstream.Input, response.BodyKind, response.ContentLength, chunked, down, stream, context, isRequest: false).ConfigureAwait(false);
             }
             else if (response.BodyKind == BodyKind.ContentLength)
             {
@@ -316,110 +317,6 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
         }
     }
 
-    private static async Task PumpResponseBodyAsync(PipeReader input, Http1ResponseHead response, Http2Connection down, Http2Stream stream, ConnectionContext context)
-    {
-        switch (response.BodyKind)
-        {
-            case BodyKind.ContentLength:
-                long remaining = response.ContentLength;
-                while (remaining > 0)
-                {
-                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                    ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
-                    long taken = take.Length;
-                    remaining -= taken;
-                    if (remaining > 0 && read.IsCompleted)
-                    {
-                        input.AdvanceTo(take.End);
-                        throw new IOException($"the body ended {remaining} bytes early");
-                    }
-
-                    try
-                    {
-                        await down.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        input.AdvanceTo(take.End);
-                    }
-
-                    context.AddOut(taken);
-                }
-
-                break;
-
-            case BodyKind.Chunked:
-                using (var decoder = new ChunkedDecoder())
-                {
-                    while (true)
-                    {
-                        ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                        ReadOnlySequence<byte> buffer = read.Buffer;
-                        ChunkedReadStatus status;
-                        try
-                        {
-                            while ((status = decoder.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
-                            {
-                                await down.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
-                                context.AddOut(data.Length);
-                            }
-                        }
-                        finally
-                        {
-                            input.AdvanceTo(buffer.Start, buffer.End);
-                        }
-
-                        if (status == ChunkedReadStatus.Completed)
-                        {
-                            if (decoder.Trailers.Count > 0)
-                            {
-                                using var trailers = new Http2HeaderList();
-                                AddFields(trailers, decoder.Trailers);
-                                await down.SendHeadersAsync(stream, trailers, endStream: true).ConfigureAwait(false);
-                            }
-                            else
-                            {
-                                await down.SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
-                            }
-
-                            break;
-                        }
-
-                        if (read.IsCompleted)
-                        {
-                            throw new IOException("the chunked body ended early");
-                        }
-                    }
-                }
-
-                break;
-
-            default: // until close
-                while (true)
-                {
-                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-                    long length = read.Buffer.Length;
-                    try
-                    {
-                        await down.SendDataAsync(stream, read.Buffer, endStream: read.IsCompleted).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        input.AdvanceTo(read.Buffer.End);
-                    }
-
-                    context.AddOut(length);
-                    if (read.IsCompleted)
-                    {
-                        break;
-                    }
-                }
-
-                break;
-        }
-    }
-
-    /// <summary>`:status` and the fields of an HTTP/1.1 response head as HTTP/2 allows them.</summary>
     private static Http2HeaderList ResponseHeaders(Http1ResponseHead response)
     {
         var headers = new Http2HeaderList();
@@ -432,7 +329,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
         return headers;
     }
 
-    private static void AddFields(Http2HeaderList headers, Http1Fields fields, Http1ResponseHead? response = null)
+    internal static void AddFields(Http2HeaderList headers, Http1Fields fields, Http1ResponseHead? response = null)
     {
         Span<byte> lower = stackalloc byte[256];
         for (int i = 0; i < fields.Count; i++)

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Switchyard.Http1;
+using Switchyard.Http2;
+
+namespace Switchyard.Proxy;
+
+/// <summary>
+/// An HTTP/1.1 message body sent on an HTTP/2 stream: Content-Length and until-close bodies as DATA frames, chunked
+/// bodies decoded into DATA frames with their trailers as a final HEADERS frame (RFC 9113 §8.1). Used both ways:
+/// an HTTP/1.1 caller's request toward an h2 destination, and an HTTP/1.1 destination's response toward an h2 caller.
+/// </summary>
+internal static class Http1BodyToHttp2
+{
+    /// <param name="chunked">The decoder for a chunked body (reset here); may be null for other kinds.</param>
+    /// <param name="isRequest">Counts the bytes as downstream-to-app (a request) or app-to-downstream (a response).</param>
+    public static async Task SendAsync(PipeReader input, BodyKind kind, long contentLength, ChunkedDecoder? chunked,
+        Http2Connection connection, Http2Stream stream, ConnectionContext context, bool isRequest)
+    {
+        string what = isRequest ? "request body" : "body";
+        switch (kind)
+        {
+            case BodyKind.ContentLength:
+                long remaining = contentLength;
+                while (remaining > 0)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
+                    long taken = take.Length;
+                    remaining -= taken;
+                    if (remaining > 0 && read.IsCompleted)
+                    {
+                        input.AdvanceTo(take.End);
+                        throw new IOException($"the {what} ended {remaining} bytes early");
+                    }
+
+                    try
+                    {
+                        await connection.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(take.End);
+                    }
+
+                    Count(context, isRequest, taken);
+                }
+
+                return;
+
+            case BodyKind.Chunked:
+                ArgumentNullException.ThrowIfNull(chunked);
+                chunked.Reset();
+                while (true)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> buffer = read.Buffer;
+                    ChunkedReadStatus status;
+                    try
+                    {
+                        while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
+                        {
+                            await connection.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
+                            Count(context, isRequest, data.Length);
+                        }
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(buffer.Start, buffer.End);
+                    }
+
+                    if (status == ChunkedReadStatus.Completed)
+                    {
+                        if (chunked.Trailers.Count > 0)
+                        {
+                            using var trailers = new Http2HeaderList();
+                            Http2Translation.AddFields(trailers, chunked.Trailers);
+                            await connection.SendHeadersAsync(stream, trailers, endStream: true).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await connection.SendDataAsync(stream, ReadOnlySequence<byte>.Empty, endStream: true).ConfigureAwait(false);
+                        }
+
+                        return;
+                    }
+
+                    if (read.IsCompleted)
+                    {
+                        throw new IOException($"the chunked {what} ended early");
+                    }
+                }
+
+            default: // until close (responses only)
+                while (true)
+                {
+                    ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                    long length = read.Buffer.Length;
+                    try
+                    {
+                        await connection.SendDataAsync(stream, read.Buffer, endStream: read.IsCompleted).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        input.AdvanceTo(read.Buffer.End);
+                    }
+
+                    Count(context, isRequest, length);
+                    if (read.IsCompleted)
+                    {
+                        return;
+                    }
+                }
+        }
+    }
+
+    private static void Count(ConnectionContext context, bool isRequest, long bytes)
+    {
+        if (isRequest)
+        {
+            context.AddIn(bytes);
+        }
+        else
+        {
+            context.AddOut(bytes);
+        }
+    }
+}
