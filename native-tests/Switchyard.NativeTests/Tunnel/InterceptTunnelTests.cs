@@ -229,6 +229,32 @@ public sealed class InterceptTunnelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Http11AndHttp2CallersOverTlsReachAnH2cOnlyDeveloperThroughTheTunnelAndTheCliPrintsTheRequests()
+    {
+        using var dir = new TempDir();
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app" });
+        await using var dana = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "dana-h2c", Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2 });
+        var rig = CreateRig(dir, app.Port);
+        await using var agent = await AgentProcess.StartAsync(output, dir, rig.Config);
+        await using var cli = StartCli(rig, agent, "dana", dana.Port, "--header", "x-dev=dana", "--plaintext");
+        await WaitConnectedAsync(agent, "dana");
+
+        var result = await Ask(rig, "/api/h2c", "dana", http2: false);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Equal("1.1", result.HttpVersion);
+        Assert.Contains("app=dana-h2c", result.Body, StringComparison.Ordinal);
+        Assert.Contains("protocol=HTTP/2", result.Body, StringComparison.Ordinal); // translated on the agent, carried by the tunnel
+        await WaitForLineAsync(cli, l => l.StartsWith("GET /api/h2c -> 200 (", StringComparison.Ordinal), "GET /api/h2c -> 200 (N ms)");
+
+        // An HTTP/2 caller over TLS: its stream goes on as h2c, with the scheme of that plaintext hop (Kestrel checks it).
+        var h2 = await Ask(rig, "/api/h2-stream", "dana", http2: true);
+        Assert.True(h2.Succeeded, h2.ToString());
+        Assert.Contains("app=dana-h2c", h2.Body, StringComparison.Ordinal);
+        await WaitForLineAsync(cli, l => l.StartsWith("GET /api/h2-stream -> 200 (", StringComparison.Ordinal), "GET /api/h2-stream -> 200 (N ms)");
+    }
+
+    [Fact]
     public async Task AnUnreachableAgentIsReportedWithExitCode1()
     {
         using var dir = new TempDir();

@@ -84,6 +84,9 @@ internal sealed class Http2Connection : IAsyncDisposable
         _decoder = new HpackDecoder(_options.HeaderTableSize, _options.MaxHeaderListSize);
     }
 
+    /// <summary>The scheme of this connection's transport: what a request sent on it carries in <c>:scheme</c>.</summary>
+    private ReadOnlySpan<byte> TransportScheme => _channel is Transport.TlsChannel ? "https"u8 : "http"u8;
+
     /// <summary>Why the connection ended (null while it runs or when it ended cleanly).</summary>
     public string? Failure { get; private set; }
 
@@ -929,7 +932,7 @@ internal sealed class Http2Connection : IAsyncDisposable
                 stream.LocalEnded = endStream;
             }
 
-            WriteHeaderFrames(stream.Id, headers, endStream);
+            WriteHeaderFrames(stream.Id, headers, endStream, request: true);
             await FlushUnlessQueuedAsync().ConfigureAwait(false);
         }
         finally
@@ -961,7 +964,12 @@ internal sealed class Http2Connection : IAsyncDisposable
         }
     }
 
-    private void WriteHeaderFrames(int streamId, Http2HeaderList headers, bool endStream)
+    /// <param name="request">
+    /// A request we send as the client: its <c>:scheme</c> is this connection's own (https over TLS, http over h2c), not
+    /// the caller's, since the destination checks it against its transport (Kestrel refuses a mismatch with
+    /// PROTOCOL_ERROR) — a TLS caller's request delivered over plaintext h2c says http.
+    /// </param>
+    private void WriteHeaderFrames(int streamId, Http2HeaderList headers, bool endStream, bool request = false)
     {
         _headerScratch.ResetWrittenCount();
         lock (_sync)
@@ -976,7 +984,9 @@ internal sealed class Http2Connection : IAsyncDisposable
         _encoder.BeginHeaderBlock(_headerScratch);
         for (int i = 0; i < headers.Count; i++)
         {
-            _encoder.EncodeHeader(headers.Name(i), headers.Value(i), headers.Indexing(i), _headerScratch);
+            ReadOnlySpan<byte> name = headers.Name(i);
+            ReadOnlySpan<byte> value = request && name.SequenceEqual(":scheme"u8) ? TransportScheme : headers.Value(i);
+            _encoder.EncodeHeader(name, value, headers.Indexing(i), _headerScratch);
         }
 
         Http2FrameWriter.WriteHeaders(_channel.Output, streamId, _headerScratch.WrittenSpan, endStream, _peerMaxFrameSize);

@@ -141,7 +141,14 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     if (target is not null)
                     {
                         context.Port.Metrics.Requests.Increment(intercept.Id);
-                        if (!await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false))
+                        (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false);
+                        if (intercept.Target is null)
+                        {
+                            upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, status,
+                                (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        }
+
+                        if (!open)
                         {
                             await downstream.CloseOutputAsync().ConfigureAwait(false);
                             return ConnectionEndReason.Completed;
@@ -168,7 +175,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     }
 
                     context.Port.Metrics.Requests.Increment("app");
-                    if (!await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked).ConfigureAwait(false))
+                    if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked).ConfigureAwait(false)).KeepAlive)
                     {
                         await downstream.CloseOutputAsync().ConfigureAwait(false);
                         return ConnectionEndReason.Completed;

@@ -16,11 +16,12 @@ namespace Switchyard.Proxy;
 internal static class Http1ToHttp2
 {
     /// <summary>Relays one request; returns whether the caller's connection may carry another.</summary>
-    public static async Task<bool> ExchangeAsync(ConnectionContext context, Http1RequestHead request, Channel downstream, Http2Connection app, ChunkedDecoder chunked)
+    /// <returns>Whether the caller's connection stays open, and the final status the destination answered.</returns>
+    public static async Task<(bool KeepAlive, int Status)> ExchangeAsync(ConnectionContext context, Http1RequestHead request, Channel downstream, Http2Connection app, ChunkedDecoder chunked)
     {
         using var headers = new Http2HeaderList();
         headers.Add(":method", request.Method);
-        headers.Add(":scheme"u8, context.DownstreamIsTls ? "https"u8 : "http"u8);
+        headers.Add(":scheme"u8, "https"u8); // the connection sends its own transport's scheme (Http2Connection.WriteHeaderFrames)
         if (request.HasHost)
         {
             headers.Add(":authority"u8, request.Host);
@@ -92,7 +93,7 @@ internal static class Http1ToHttp2
                 }
 
                 await body.ConfigureAwait(false);
-                return keepAlive;
+                return (keepAlive, status);
             }
         }
         catch

@@ -42,6 +42,25 @@ public sealed class Http2ClientConnectionTests
     }
 
     [Fact]
+    public async Task A_request_carries_the_scheme_of_the_connection_it_is_sent_on()
+    {
+        // A TLS caller's request ("https") sent on a plaintext (h2c) connection says "http": destinations check it.
+        (Http2Connection client, FramePeer server, PipeChannel serverSide, Task run) = await StartAsync();
+        await ReadPrefaceAsync(serverSide);
+        using Http2HeaderList request = Request("/scheme");
+
+        await client.OpenStreamAsync(request, endStream: true);
+
+        FramePeer.Frame headers = await server.ReadUntilAsync(Http2FrameType.Headers, f => f.StreamId == 1);
+        var fields = server.Decode(headers.Payload);
+        Assert.Contains((":scheme", "http"), fields);
+        Assert.DoesNotContain((":scheme", "https"), fields);
+        Assert.Contains((":path", "/scheme"), fields);
+        await serverSide.DisposeAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task StreamsGetOddIdsInOrderAndResponsesArriveWithTrailers()
     {
         (Http2Connection client, FramePeer server, PipeChannel serverSide, Task run) = await StartAsync();
