@@ -49,7 +49,7 @@ internal static class Http1ToHttp2
 
         bool noBody = request.BodyKind == BodyKind.None || (request.BodyKind == BodyKind.ContentLength && request.ContentLength == 0);
         Http2Stream stream = await app.OpenStreamAsync(headers, endStream: noBody).ConfigureAwait(false);
-        Task body = noBody ? Task.CompletedTask : Http1BodyToHttp2.SendAsync(downstream.Input, request.BodyKind, request.ContentLength, chunked, app, stream, context, isRequest: true);
+        Task body = noBody ? Task.CompletedTask : BodyTranslation.Http1ToHttp2Async(downstream.Input, request.BodyKind, request.ContentLength, chunked, app, stream, context, isRequest: true);
         try
         {
             Http2HeaderList response;
@@ -89,7 +89,7 @@ internal static class Http1ToHttp2
                 }
                 else
                 {
-                    await CopyResponseBodyAsync(context, stream, downstream.Output, chunkedFraming: framing == BodyKind.Chunked).ConfigureAwait(false);
+                    await BodyTranslation.Http2ToHttp1Async(stream, downstream.Output, chunked: framing == BodyKind.Chunked, context, isRequest: false).ConfigureAwait(false);
                 }
 
                 await body.ConfigureAwait(false);
@@ -100,59 +100,6 @@ internal static class Http1ToHttp2
         {
             await app.ResetAsync(stream, Http2ErrorCode.Cancel).ConfigureAwait(false);
             throw;
-        }
-    }
-
-    private static async Task CopyResponseBodyAsync(ConnectionContext context, Http2Stream stream, PipeWriter output, bool chunkedFraming)
-    {
-        PipeReader data = stream.Data;
-        while (true)
-        {
-            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            long length = buffer.Length;
-            if (!buffer.IsEmpty)
-            {
-                if (chunkedFraming)
-                {
-                    ChunkedEncoder.WriteChunk(output, buffer);
-                }
-                else
-                {
-                    foreach (ReadOnlyMemory<byte> segment in buffer)
-                    {
-                        output.Write(segment.Span);
-                    }
-                }
-            }
-
-            data.AdvanceTo(buffer.End);
-            if (read.IsCompleted)
-            {
-                if (chunkedFraming)
-                {
-                    output.Write("0\r\n"u8);
-                    using Http2HeaderList? trailers = stream.TryTakeTrailers();
-                    for (int i = 0; trailers is not null && i < trailers.Count; i++)
-                    {
-                        output.Write(trailers.Name(i));
-                        output.Write(": "u8);
-                        output.Write(trailers.Value(i));
-                        output.Write("\r\n"u8);
-                    }
-
-                    output.Write("\r\n"u8);
-                }
-
-                await output.FlushAsync().ConfigureAwait(false);
-                context.AddOut(length);
-                await data.CompleteAsync().ConfigureAwait(false);
-                return;
-            }
-
-            await output.FlushAsync().ConfigureAwait(false);
-            context.AddOut(length);
-            await stream.ConsumedAsync((int)length).ConfigureAwait(false);
         }
     }
 

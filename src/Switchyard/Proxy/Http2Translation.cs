@@ -190,7 +190,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
             }
             else
             {
-                body = PumpRequestBodyAsync(stream, upstream.Output, framing == Framing.Chunked, copier, context);
+                body = BodyTranslation.Http2ToHttp1Async(stream, upstream.Output, framing == Framing.Chunked, context, isRequest: true, copier);
             }
 
             using var response = new Http1ResponseHead();
@@ -225,7 +225,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
             if (!noBody)
             {
                 using ChunkedDecoder? chunked = response.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
-                await Http1BodyToHttp2.SendAsync(upstream.Input, response.BodyKind, response.ContentLength, chunked, down, stream, context, isRequest: false).ConfigureAwait(false);
+                await BodyTranslation.Http1ToHttp2Async(upstream.Input, response.BodyKind, response.ContentLength, chunked, down, stream, context, isRequest: false).ConfigureAwait(false);
             }
             else if (response.BodyKind == BodyKind.ContentLength)
             {
@@ -257,63 +257,6 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
             {
                 await upstream.DisposeAsync().ConfigureAwait(false);
             }
-        }
-    }
-
-    private static async Task PumpRequestBodyAsync(Http2Stream stream, PipeWriter output, bool chunked, WiretapCopier? copier, ConnectionContext context)
-    {
-        PipeReader data = stream.Data;
-        while (true)
-        {
-            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            long length = buffer.Length;
-            if (!buffer.IsEmpty)
-            {
-                copier?.OnData(buffer);
-                if (chunked)
-                {
-                    ChunkedEncoder.WriteChunk(output, buffer);
-                }
-                else
-                {
-                    foreach (ReadOnlyMemory<byte> segment in buffer)
-                    {
-                        output.Write(segment.Span);
-                    }
-                }
-            }
-
-            data.AdvanceTo(buffer.End);
-            if (read.IsCompleted)
-            {
-                if (chunked)
-                {
-                    output.Write("0\r\n"u8);
-                    using Http2HeaderList? trailers = stream.TryTakeTrailers();
-                    if (trailers is not null)
-                    {
-                        for (int i = 0; i < trailers.Count; i++)
-                        {
-                            output.Write(trailers.Name(i));
-                            output.Write(": "u8);
-                            output.Write(trailers.Value(i));
-                            output.Write("\r\n"u8);
-                        }
-                    }
-
-                    output.Write("\r\n"u8);
-                }
-
-                await output.FlushAsync().ConfigureAwait(false);
-                context.AddIn(length);
-                await data.CompleteAsync().ConfigureAwait(false);
-                return;
-            }
-
-            await output.FlushAsync().ConfigureAwait(false);
-            context.AddIn(length);
-            await stream.ConsumedAsync((int)length).ConfigureAwait(false);
         }
     }
 

@@ -6,15 +6,18 @@ using Switchyard.Http2;
 namespace Switchyard.Proxy;
 
 /// <summary>
-/// An HTTP/1.1 message body sent on an HTTP/2 stream: Content-Length and until-close bodies as DATA frames, chunked
-/// bodies decoded into DATA frames with their trailers as a final HEADERS frame (RFC 9113 §8.1). Used both ways:
-/// an HTTP/1.1 caller's request toward an h2 destination, and an HTTP/1.1 destination's response toward an h2 caller.
+/// Message bodies between the two HTTP versions, used for requests and responses alike (an HTTP/1.1 caller in front
+/// of an h2 destination, an h2 caller in front of an HTTP/1.1 destination).
 /// </summary>
-internal static class Http1BodyToHttp2
+internal static class BodyTranslation
 {
+    /// <summary>
+    /// An HTTP/1.1 body sent on an HTTP/2 stream: Content-Length and until-close bodies as DATA frames, chunked bodies
+    /// decoded into DATA frames with their trailers as a final HEADERS frame (RFC 9113 §8.1).
+    /// </summary>
     /// <param name="chunked">The decoder for a chunked body (reset here); may be null for other kinds.</param>
     /// <param name="isRequest">Counts the bytes as downstream-to-app (a request) or app-to-downstream (a response).</param>
-    public static async Task SendAsync(PipeReader input, BodyKind kind, long contentLength, ChunkedDecoder? chunked,
+    public static async Task Http1ToHttp2Async(PipeReader input, BodyKind kind, long contentLength, ChunkedDecoder? chunked,
         Http2Connection connection, Http2Stream stream, ConnectionContext context, bool isRequest)
     {
         string what = isRequest ? "request body" : "body";
@@ -111,6 +114,65 @@ internal static class Http1BodyToHttp2
                         return;
                     }
                 }
+        }
+    }
+
+    /// <summary>
+    /// An HTTP/2 stream's DATA written as an HTTP/1.1 body: as it comes (Content-Length framing) or as chunks ending
+    /// with the stream's trailers; the peer's window re-opens only after each piece was flushed (backpressure).
+    /// </summary>
+    /// <param name="copier">A wiretap's copy of a request body, fed as the data passes.</param>
+    public static async Task Http2ToHttp1Async(Http2Stream stream, PipeWriter output, bool chunked, ConnectionContext context, bool isRequest, WiretapCopier? copier = null)
+    {
+        PipeReader data = stream.Data;
+        while (true)
+        {
+            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = read.Buffer;
+            long length = buffer.Length;
+            if (!buffer.IsEmpty)
+            {
+                copier?.OnData(buffer);
+                if (chunked)
+                {
+                    ChunkedEncoder.WriteChunk(output, buffer);
+                }
+                else
+                {
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        output.Write(segment.Span);
+                    }
+                }
+            }
+
+            data.AdvanceTo(buffer.End);
+            if (read.IsCompleted)
+            {
+                if (chunked)
+                {
+                    output.Write("0\r\n"u8);
+                    using Http2HeaderList? trailers = stream.TryTakeTrailers();
+                    for (int i = 0; trailers is not null && i < trailers.Count; i++)
+                    {
+                        output.Write(trailers.Name(i));
+                        output.Write(": "u8);
+                        output.Write(trailers.Value(i));
+                        output.Write("\r\n"u8);
+                    }
+
+                    output.Write("\r\n"u8);
+                }
+
+                await output.FlushAsync().ConfigureAwait(false);
+                Count(context, isRequest, length);
+                await data.CompleteAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await output.FlushAsync().ConfigureAwait(false);
+            Count(context, isRequest, length);
+            await stream.ConsumedAsync((int)length).ConfigureAwait(false);
         }
     }
 
