@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Switchyard.Http2.FlowControl;
 
 namespace Switchyard.Http2;
 
@@ -38,8 +39,8 @@ internal sealed class Http2Stream
     {
         Connection = connection;
         Id = id;
-        SendWindow = sendWindow;
-        ReceiveWindow = receiveWindow;
+        SendWindow = new OutboundWindow(sendWindow);
+        ReceiveWindow = new InboundWindow(receiveWindow, receiveWindow);
     }
 
     public int Id { get; }
@@ -55,16 +56,44 @@ internal sealed class Http2Stream
     /// <summary>Set when the stream was reset (by either side) or its connection failed.</summary>
     public Http2StreamResetException? ResetError { get; private set; }
 
-    // Flow control and state: guarded by the connection's lock.
-    internal long SendWindow;
-    internal int ReceiveWindow;
-    internal int ReceivedNotAcknowledged;
-    internal bool RemoteEnded;
-    internal bool LocalEnded;
-    internal bool HeadersReceived;
-    internal long DeclaredContentLength = -1;
+    // State, flow control and message accounting: guarded by the connection's lock.
+    internal Http2StreamStateMachine State;
+    internal OutboundWindow SendWindow;
+    internal InboundWindow ReceiveWindow;
+
+    /// <summary>Client role: what the peer's first header block must be (a response head until a final status arrived).</summary>
+    internal Http2InboundPhase Phase;
+
+    /// <summary>Client role: the request was HEAD, so the response carries no content whatever its content-length says.</summary>
+    internal bool RequestIsHead;
+
+    /// <summary>DATA octets the message announced (content-length, or 0 for a response without content); -1 when not known.</summary>
+    internal long ExpectedDataLength = -1;
+
     internal long DataReceived;
     internal long DataConsumed;
+
+    /// <summary>
+    /// What keeps the stream's concurrency slot taken: its frames (until the stream is closed) and, for a stream
+    /// handed to the proxy, its exchange with the destination (until <see cref="EndExchange"/>). The slot is free when
+    /// both are done, so a stream we reset still counts while its request runs at the app.
+    /// </summary>
+    internal int SlotHolds;
+
+    internal bool ExchangeHeld;
+
+    /// <summary>The peer's direction has ended (END_STREAM or a reset): no more DATA or HEADERS will come.</summary>
+    public bool RemoteEnded
+    {
+        get { lock (Connection.Sync) { return State.RemoteEnded; } }
+    }
+
+    /// <summary>
+    /// Server role: the proxy's work for this stream (routing, the destination's exchange, wiretap copies) has ended.
+    /// Until then the stream keeps its concurrency slot, even after it was reset (RFC 9113 §5.1.2 counts streams; we
+    /// count the work they cause at the app). Idempotent.
+    /// </summary>
+    public void EndExchange() => Connection.EndExchange(this);
 
     /// <summary>The next inbound header block (request/response, 1xx, trailers); throws when the stream ended without one.</summary>
     public async ValueTask<Http2HeaderList> ReadHeadersAsync()
@@ -131,4 +160,14 @@ internal sealed class Http2Stream
             // a registration threw; the stream is reset either way
         }
     }
+}
+
+/// <summary>Client role: which header block the response is at.</summary>
+internal enum Http2InboundPhase : byte
+{
+    /// <summary>Waiting for the response head; 1xx informational blocks keep it here (RFC 9113 §8.1).</summary>
+    Head,
+
+    /// <summary>The final head arrived: DATA, then maybe trailers.</summary>
+    Body,
 }

@@ -28,7 +28,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         var streams = new List<Task>();
         Http2Connection? connection = null;
         var guard = new Http2AbuseGuard();
-        connection = new Http2Connection(downstream, isServer: true, Http2Options.Default, guard, (stream, headers) =>
+        connection = new Http2Connection(downstream, isServer: true, Http2Limits.Default, guard, (stream, headers) =>
         {
             bool ended = stream.RemoteEnded;
             Task task = ProxyStreamAsync(context, connection!, stream, headers, ended, upstreams);
@@ -37,8 +37,6 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 streams.RemoveAll(static t => t.IsCompleted);
                 streams.Add(task);
             }
-
-            return true;
         });
         context.Http2 = connection;
         Task run = connection.RunAsync();
@@ -128,6 +126,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         finally
         {
             request.Dispose();
+            stream.EndExchange(); // the stream's concurrency slot is free once its frames are done too
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class Http2ConnectionTests : IAsyncLifetime
     private Task _run = null!;
     private PipeChannel _clientSide = null!;
 
-    private Http2Options Options { get; set; } = new() { InitialStreamWindow = 1000, ConnectionWindow = 100_000 };
+    private Http2Limits Options { get; set; } = new() { InitialStreamWindow = 1000, ConnectionWindow = 100_000 };
 
     private Http2AbuseGuard? Guard { get; set; }
 
@@ -73,7 +73,9 @@ public sealed class Http2ConnectionTests : IAsyncLifetime
         FramePeer.Frame data = await _client.ReadUntilAsync(Http2FrameType.Data);
         Assert.Equal("hello", Encoding.ASCII.GetString(data.Payload));
         Assert.True(data.Has(Http2FrameFlags.EndStream));
-        Assert.Equal(0, _server.ActiveStreams); // both sides ended: the stream is forgotten
+        Assert.Equal(1, _server.ActiveStreams); // both sides ended, but the proxy's exchange holds the slot
+        stream.EndExchange();
+        Assert.Equal(0, _server.ActiveStreams);
     }
 
     [Fact]
@@ -90,8 +92,11 @@ public sealed class Http2ConnectionTests : IAsyncLifetime
         FramePeer.Frame first = await _client.ReadUntilAsync(Http2FrameType.Data);
         Assert.Equal(10, first.Payload.Length);
         Assert.False(first.Has(Http2FrameFlags.EndStream));
-        await Task.Delay(100);
-        Assert.False(send.IsCompleted); // window exhausted: waiting
+        // Window exhausted: the sender waits. A PING sent now is answered before any further DATA.
+        await _client.SendAsync(o => Http2FrameWriter.WritePing(o, ack: false, 7));
+        FramePeer.Frame? next = await _client.ReadAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(Http2FrameType.Ping, next?.Type);
+        Assert.False(send.IsCompleted);
 
         await _client.SendAsync(o => Http2FrameWriter.WriteWindowUpdate(o, 1, 5));
         FramePeer.Frame second = await _client.ReadUntilAsync(Http2FrameType.Data);
@@ -199,10 +204,11 @@ public sealed class Http2ConnectionTests : IAsyncLifetime
         await _client.SendRequestAsync(1, endStream: false);
         (Http2Stream stream, _) = await NextRequestAsync();
         await _client.SendAsync(o => Http2FrameWriter.WriteRstStream(o, 1, Http2ErrorCode.Cancel));
-        await Task.Delay(100);
-        Assert.True(stream.Aborted.IsCancellationRequested);
-        var error = await Assert.ThrowsAsync<Http2StreamResetException>(async () => await stream.Data.ReadAsync());
+        var error = await Assert.ThrowsAsync<Http2StreamResetException>(async () => await stream.Data.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(Http2ErrorCode.Cancel, error.Code);
+        Assert.True(stream.Aborted.IsCancellationRequested);
+        Assert.Equal(1, _server.ActiveStreams); // reset, but its exchange still runs at the destination: the slot stays taken
+        stream.EndExchange();
         Assert.Equal(0, _server.ActiveStreams);
     }
 
@@ -278,6 +284,8 @@ public sealed class Http2ConnectionTests : IAsyncLifetime
         using var response = new Http2HeaderList();
         response.Add(":status"u8, "204"u8);
         await _server.SendHeadersAsync(stream, response, endStream: true);
+        Assert.False(shutdown.IsCompleted); // the exchange has not ended yet
+        stream.EndExchange();
         await shutdown.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.NotNull(await _client.ReadUntilAsync(Http2FrameType.Headers));
     }

@@ -11,7 +11,7 @@ public sealed class Http2AbuseGuardTests
     private readonly FakeTimeProvider _clock = new();
 
     /// <summary>Small limits so the tests are quick; every burst and rate is different, to catch crossed wires.</summary>
-    private static readonly Http2AbuseLimits Small = new()
+    private static readonly Http2Limits Small = new()
     {
         ResetBurst = 5,
         ResetsPerSecond = 2,
@@ -314,62 +314,12 @@ public sealed class Http2AbuseGuardTests
         Assert.Null(guard.OnSettings());
     }
 
-    // ---------------------------------------------------------------- zero-window stall
-
-    [Fact]
-    public void AStallLongerThanTheTimeoutTrips()
-    {
-        var guard = new Http2AbuseGuard(Small, _clock);
-        Assert.Null(guard.CheckStall(haveDataToSend: true, windowIsZero: true));
-        _clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Null(guard.CheckStall(true, true)); // exactly the timeout: not longer yet
-        Assert.Equal(TimeSpan.FromSeconds(10), guard.StalledFor);
-        _clock.Advance(TimeSpan.FromTicks(1));
-        Http2AbuseVerdict? verdict = guard.CheckStall(true, true);
-        Assert.NotNull(verdict);
-        Assert.Same(Http2AbuseVerdict.ZeroWindowStall, verdict);
-        Assert.Equal("zero_window_stall", verdict.Reason);
-        Assert.Equal(Http2ErrorCode.EnhanceYourCalm, verdict.Code);
-    }
-
-    [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    [InlineData(false, false)]
-    public void AStallEndsWhenEitherConditionStops(bool haveDataToSend, bool windowIsZero)
-    {
-        var guard = new Http2AbuseGuard(Small, _clock);
-        Assert.Null(guard.CheckStall(true, true));
-        _clock.Advance(TimeSpan.FromSeconds(9));
-        Assert.Null(guard.CheckStall(haveDataToSend, windowIsZero));
-        Assert.Equal(TimeSpan.Zero, guard.StalledFor);
-
-        // A new stall counts from its own start.
-        _clock.Advance(TimeSpan.FromSeconds(5));
-        Assert.Null(guard.CheckStall(true, true));
-        _clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Null(guard.CheckStall(true, true));
-        _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Same(Http2AbuseVerdict.ZeroWindowStall, guard.CheckStall(true, true));
-    }
-
-    [Fact]
-    public void NoStallWithoutBothConditions()
-    {
-        var guard = new Http2AbuseGuard(Small, _clock);
-        for (int i = 0; i < 100; i++)
-        {
-            Assert.Null(guard.CheckStall(haveDataToSend: i % 2 == 0, windowIsZero: i % 2 == 1));
-            _clock.Advance(TimeSpan.FromSeconds(1));
-        }
-    }
-
     // ---------------------------------------------------------------- defaults, verdicts, configuration
 
     [Fact]
     public void DefaultLimitsAreTheDocumentedOnes()
     {
-        Http2AbuseLimits d = Http2AbuseLimits.Default;
+        Http2Limits d = Http2Limits.Default;
         Assert.Equal((200, 50), (d.ResetBurst, d.ResetsPerSecond));
         Assert.Equal((128 * 1024, 32), (d.MaxHeaderBlockBytes, d.MaxContinuationFrames));
         Assert.Equal((10, 1), (d.HeaderListTooLargeBurst, d.HeaderListTooLargePerSecond));
@@ -424,24 +374,24 @@ public sealed class Http2AbuseGuardTests
         Assert.Same(Http2AbuseVerdict.PingFlood, Http2AbuseVerdict.PingFlood);
     }
 
-    public static TheoryData<string, Http2AbuseLimits> InvalidLimits() => new()
+    public static TheoryData<string, Http2Limits> InvalidLimits() => new()
     {
-        { "reset burst 0", new Http2AbuseLimits { ResetBurst = 0 } },
-        { "reset rate 0", new Http2AbuseLimits { ResetsPerSecond = 0 } },
-        { "settings burst negative", new Http2AbuseLimits { SettingsBurst = -1 } },
-        { "ping rate 0", new Http2AbuseLimits { PingsPerSecond = 0 } },
-        { "empty frame rate 0", new Http2AbuseLimits { EmptyFramesPerSecond = 0 } },
-        { "priority burst 0", new Http2AbuseLimits { PriorityBurst = 0 } },
-        { "header list rate 0", new Http2AbuseLimits { HeaderListTooLargePerSecond = 0 } },
-        { "negative header block", new Http2AbuseLimits { MaxHeaderBlockBytes = -1 } },
-        { "negative continuations", new Http2AbuseLimits { MaxContinuationFrames = -1 } },
-        { "negative settings entries", new Http2AbuseLimits { MaxSettingsEntries = -1 } },
-        { "negative stall timeout", new Http2AbuseLimits { ZeroWindowTimeout = TimeSpan.FromSeconds(-1) } },
+        { "reset burst 0", new Http2Limits { ResetBurst = 0 } },
+        { "reset rate 0", new Http2Limits { ResetsPerSecond = 0 } },
+        { "settings burst negative", new Http2Limits { SettingsBurst = -1 } },
+        { "ping rate 0", new Http2Limits { PingsPerSecond = 0 } },
+        { "empty frame rate 0", new Http2Limits { EmptyFramesPerSecond = 0 } },
+        { "priority burst 0", new Http2Limits { PriorityBurst = 0 } },
+        { "header list rate 0", new Http2Limits { HeaderListTooLargePerSecond = 0 } },
+        { "negative header block", new Http2Limits { MaxHeaderBlockBytes = -1 } },
+        { "negative continuations", new Http2Limits { MaxContinuationFrames = -1 } },
+        { "negative settings entries", new Http2Limits { MaxSettingsEntries = -1 } },
+        { "negative stall timeout", new Http2Limits { ZeroWindowTimeout = TimeSpan.FromSeconds(-1) } },
     };
 
     [Theory]
     [MemberData(nameof(InvalidLimits))]
-    public void InvalidLimitsAreRejected(string what, Http2AbuseLimits limits)
+    public void InvalidLimitsAreRejected(string what, Http2Limits limits)
     {
         Assert.False(string.IsNullOrEmpty(what));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Http2AbuseGuard(limits, _clock));
@@ -450,7 +400,7 @@ public sealed class Http2AbuseGuardTests
     [Fact]
     public void ALimitCanBeEffectivelyDisabled()
     {
-        var guard = new Http2AbuseGuard(new Http2AbuseLimits { PingBurst = int.MaxValue, PingsPerSecond = 1 }, _clock);
+        var guard = new Http2AbuseGuard(new Http2Limits { PingBurst = int.MaxValue, PingsPerSecond = 1 }, _clock);
         for (int i = 0; i < 100_000; i++)
         {
             Assert.Null(guard.OnPing());
@@ -462,8 +412,6 @@ public sealed class Http2AbuseGuardTests
     {
         var guard = new Http2AbuseGuard();
         Assert.Null(guard.OnPing());
-        Assert.Null(guard.CheckStall(true, true));
-        Assert.True(guard.StalledFor >= TimeSpan.Zero);
     }
 
     [Fact]
@@ -483,7 +431,6 @@ public sealed class Http2AbuseGuardTests
                 _ = guard.OnPriority();
                 _ = guard.OnStreamOpening(200, 128);
                 _ = guard.OnHeaderBlockFragment(10, isContinuation: i % 10 != 0);
-                _ = guard.CheckStall(true, true);
             }
 
             return GC.GetAllocatedBytesForCurrentThread() - before;
