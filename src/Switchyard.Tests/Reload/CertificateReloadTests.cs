@@ -11,6 +11,9 @@ public sealed class CertificateReloadTests : IDisposable
     private static readonly TimeSpan FastPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan NoPoll = TimeSpan.FromHours(1);
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ClockPoll = TimeSpan.FromSeconds(2); // the poll on the manual clock
+
+    private readonly ManualClock _clock = new();
 
     private readonly TempDirectory _dir = new();
     private readonly CapturingLogger _log = new();
@@ -23,12 +26,24 @@ public sealed class CertificateReloadTests : IDisposable
     private static Dictionary<string, string> Pair(IssuedCertificate c) =>
         new() { ["tls.crt"] = c.CertificatePem, ["tls.key"] = c.KeyPem(KeyFormat.Pkcs8) };
 
-    private (CertificateSource Source, CertificateWatcher Watcher) Watch(string cert, string key, TimeSpan poll)
+    private (CertificateSource Source, CertificateWatcher Watcher) Watch(string cert, string key, TimeSpan poll, TimeProvider? time = null)
     {
         CertificateSource source = CertificateSource.Load(cert, key);
-        var watcher = new CertificateWatcher(_log, _reloads, poll);
+        var watcher = new CertificateWatcher(_log, _reloads, poll, time);
         watcher.Watch([source]);
         return (source, watcher);
+    }
+
+    /// <summary>Runs <paramref name="count"/> polls on the manual clock: each check has completed when this returns.</summary>
+    private void Poll(CertificateWatcher watcher, int count = 1)
+    {
+        long before = watcher.Checks;
+        for (int i = 0; i < count; i++)
+        {
+            _clock.Advance(ClockPoll);
+        }
+
+        Assert.True(watcher.Checks >= before + count, $"{count} polls ran {watcher.Checks - before} checks");
     }
 
     [Theory]
@@ -53,17 +68,18 @@ public sealed class CertificateReloadTests : IDisposable
     }
 
     [Fact]
-    public async Task A_certificate_that_does_not_match_the_key_keeps_the_old_pair_and_is_logged_once()
+    public void A_certificate_that_does_not_match_the_key_keeps_the_old_pair_and_is_logged_once()
     {
         string cert = _dir.Write("tls.crt", _first.CertificatePem);
         string key = _dir.Write("tls.key", _first.KeyPem(KeyFormat.Pkcs8));
-        (CertificateSource source, CertificateWatcher watcher) = Watch(cert, key, FastPoll);
+        (CertificateSource source, CertificateWatcher watcher) = Watch(cert, key, ClockPoll, _clock);
         using (watcher)
         {
             File.WriteAllText(cert, _second.CertificatePem); // the key file is not rotated
 
-            Assert.True(await Eventually.TrueAsync(() => _reloads.Get("failed") == 1, Wait));
-            await Task.Delay(FastPoll * 5);
+            Poll(watcher);
+            Assert.Equal(1, _reloads.Get("failed"));
+            Poll(watcher, count: 5); // the same mismatched pair on every poll
             Assert.Equal(1, _reloads.Get("failed"));
             Assert.Equal(_first.Certificate.Thumbprint, source.Current.Leaf.Thumbprint);
             Assert.Equal(0, source.Generation);
@@ -74,8 +90,11 @@ public sealed class CertificateReloadTests : IDisposable
 
             // The matching key arrives: the pair is taken.
             File.WriteAllText(key, _second.KeyPem(KeyFormat.Pkcs8));
-            Assert.True(await Eventually.TrueAsync(() => source.Current.Leaf.Thumbprint == _second.Certificate.Thumbprint, Wait));
+            Poll(watcher);
+            Assert.Equal(_second.Certificate.Thumbprint, source.Current.Leaf.Thumbprint);
+            Assert.Equal(1, source.Generation);
             Assert.Equal(1, _reloads.Get("ok"));
+            Assert.Equal(1, _reloads.Get("failed"));
         }
     }
 

@@ -10,6 +10,9 @@ public sealed class ConfigWatcherTests : IDisposable
     private static readonly TimeSpan FastPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan NoPoll = TimeSpan.FromHours(1); // only file events can trigger a reload
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ClockPoll = TimeSpan.FromSeconds(2); // the poll on the manual clock
+
+    private readonly ManualClock _clock = new();
 
     private readonly TempDirectory _dir = new();
     private readonly CapturingLogger _log = new();
@@ -18,7 +21,7 @@ public sealed class ConfigWatcherTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private ConfigWatcher Watch(string path, TimeSpan poll, Func<AgentSettings, string?>? apply = null) =>
+    private ConfigWatcher Watch(string path, TimeSpan poll, Func<AgentSettings, string?>? apply = null, TimeProvider? time = null) =>
         new(path, ConfigLoader.Load(path).Fingerprint, s =>
         {
             string? error = apply?.Invoke(s);
@@ -28,7 +31,22 @@ public sealed class ConfigWatcherTests : IDisposable
             }
 
             return (error, "test");
-        }, _metrics, _log, poll);
+        }, _metrics, _log, poll, time);
+
+    /// <summary>A watcher whose polls (and debounced file events) run only when <see cref="Poll"/> moves the clock.</summary>
+    private ConfigWatcher WatchOnClock(string path) => Watch(path, ClockPoll, time: _clock);
+
+    /// <summary>Runs <paramref name="count"/> polls: each check has completed when this returns (the clock fires timers on this thread).</summary>
+    private void Poll(ConfigWatcher watcher, int count = 1)
+    {
+        long before = watcher.Checks;
+        for (int i = 0; i < count; i++)
+        {
+            _clock.Advance(ClockPoll);
+        }
+
+        Assert.True(watcher.Checks >= before + count, $"{count} polls ran {watcher.Checks - before} checks");
+    }
 
     private static string One(string name, int listen, params string[] intercepts) => ReloadFiles.Config([(name, listen)], intercepts);
 
@@ -72,17 +90,18 @@ public sealed class ConfigWatcherTests : IDisposable
     }
 
     [Fact]
-    public async Task An_invalid_rewrite_keeps_the_old_config_logs_file_and_path_and_counts_failed_once()
+    public void An_invalid_rewrite_keeps_the_old_config_logs_file_and_path_and_counts_failed_once()
     {
         string good = One("web", 18003);
         string path = _dir.Write("config.json", good);
-        using ConfigWatcher watcher = Watch(path, FastPoll);
+        using ConfigWatcher watcher = WatchOnClock(path);
         string before = watcher.Fingerprint;
 
         File.WriteAllText(path, good.Replace("\"tls\":\"off\"", "\"tls\":\"sometimes\"", StringComparison.Ordinal));
 
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
-        await Task.Delay(FastPoll * 5); // several polls of the same bad bytes
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Poll(watcher, count: 5); // several polls of the same bad bytes
         Assert.Equal(1, _metrics.ConfigReloadsFailed);
         Assert.Empty(_applied);
         Assert.Equal(before, watcher.Fingerprint);
@@ -92,14 +111,17 @@ public sealed class ConfigWatcherTests : IDisposable
 
         // Fixing the file applies it.
         File.WriteAllText(path, One("web", 18003, "dave@web"));
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsOk);
+        Assert.Equal("dave", Assert.Single(Assert.Single(_applied).Intercepts).Id);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
     }
 
     [Fact]
-    public async Task A_config_naming_a_certificate_that_appears_later_is_applied_then_without_the_file_changing()
+    public void A_config_naming_a_certificate_that_appears_later_is_applied_then_without_the_file_changing()
     {
         string path = _dir.Write("config.json", One("web", 18006));
-        using ConfigWatcher watcher = Watch(path, FastPoll);
+        using ConfigWatcher watcher = WatchOnClock(path);
         string certs = _dir.CreateSubdirectory("later");
         string cert = Path.Combine(certs, "tls.crt");
         string key = Path.Combine(certs, "tls.key");
@@ -108,15 +130,17 @@ public sealed class ConfigWatcherTests : IDisposable
         File.WriteAllText(path, One("web", 18006).Replace("\"tls\":\"off\"", $$"""
             "tls":"auto","downstreamTls":{"certPem":"{{cert}}","keyPem":"{{key}}"}
             """.Trim(), StringComparison.Ordinal));
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
-        await Task.Delay(FastPoll * 4); // retried on every poll, reported once
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Poll(watcher, count: 4); // retried on every poll, reported once
         Assert.Equal(1, _metrics.ConfigReloadsFailed);
         Assert.Contains("file not found", Assert.Single(_log.Messages(7002)), StringComparison.Ordinal);
 
         File.WriteAllText(key, TestPki.Shared.EcLeaf.KeyPem(KeyFormat.Pkcs8));
         File.WriteAllText(cert, TestPki.Shared.EcLeaf.CertificatePem);
 
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsOk);
         Assert.NotNull(Assert.Single(_applied).Ports[0].DownstreamTls);
         Assert.Equal(1, _metrics.ConfigReloadsFailed);
     }
@@ -136,18 +160,22 @@ public sealed class ConfigWatcherTests : IDisposable
     }
 
     [Fact]
-    public async Task Rewriting_the_same_bytes_does_not_reload()
+    public void Rewriting_the_same_bytes_does_not_reload()
     {
         string text = One("web", 18004);
         string path = _dir.Write("config.json", text);
-        using ConfigWatcher watcher = Watch(path, FastPoll);
+        using ConfigWatcher watcher = WatchOnClock(path);
 
         File.WriteAllText(path, text);
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
-        await Task.Delay(FastPoll * 6);
+        Poll(watcher, count: 3); // checks that read the same bytes
 
-        Assert.Empty(_applied);
-        Assert.Equal(0, _metrics.ConfigReloadsOk);
+        // A later, different rewrite is applied, and it is the only reload: the same bytes reloaded nothing.
+        File.WriteAllText(path, One("web", 18004, "frank@web"));
+        Poll(watcher);
+
+        Assert.Equal("frank", Assert.Single(Assert.Single(_applied).Intercepts).Id);
+        Assert.Equal(1, _metrics.ConfigReloadsOk);
         Assert.Equal(0, _metrics.ConfigReloadsFailed);
     }
 
@@ -166,18 +194,21 @@ public sealed class ConfigWatcherTests : IDisposable
     }
 
     [Fact]
-    public async Task A_deleted_file_is_reported_once_and_its_return_is_applied()
+    public void A_deleted_file_is_reported_once_and_its_return_is_applied()
     {
         string path = _dir.Write("config.json", One("web", 18006));
-        using ConfigWatcher watcher = Watch(path, FastPoll);
+        using ConfigWatcher watcher = WatchOnClock(path);
 
         File.Delete(path);
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsFailed == 1, Wait));
-        await Task.Delay(FastPoll * 4);
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsFailed);
+        Poll(watcher, count: 4); // still missing on every poll, reported once
         Assert.Equal(1, _metrics.ConfigReloadsFailed);
         Assert.Contains("file not found", Assert.Single(_log.Messages(7002)), StringComparison.Ordinal);
 
         File.WriteAllText(path, One("web", 18006, "erin@web"));
-        Assert.True(await Eventually.TrueAsync(() => _metrics.ConfigReloadsOk == 1, Wait));
+        Poll(watcher);
+        Assert.Equal(1, _metrics.ConfigReloadsOk);
+        Assert.Equal("erin", Assert.Single(Assert.Single(_applied).Intercepts).Id);
     }
 }

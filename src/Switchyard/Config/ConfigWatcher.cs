@@ -23,7 +23,8 @@ internal sealed class ConfigWatcher : IDisposable
     private string? _rejected;
 
     /// <param name="fingerprint">The fingerprint of the config in force (the one the agent started with).</param>
-    public ConfigWatcher(string path, string fingerprint, Func<AgentSettings, (string? Error, string Changes)> apply, Metrics metrics, ILogger logger, TimeSpan pollInterval)
+    /// <param name="time">The clock of the poll and the debounce (a fake one in tests); the system's by default.</param>
+    public ConfigWatcher(string path, string fingerprint, Func<AgentSettings, (string? Error, string Changes)> apply, Metrics metrics, ILogger logger, TimeSpan pollInterval, TimeProvider? time = null)
     {
         _path = path;
         _lastSeen = fingerprint;
@@ -31,12 +32,15 @@ internal sealed class ConfigWatcher : IDisposable
         _apply = apply;
         _metrics = metrics;
         _logger = logger;
-        _files = new FileWatch(Check, pollInterval);
+        _files = new FileWatch(Check, pollInterval, time);
         _files.Watch([path]);
     }
 
     /// <summary>The fingerprint of the config in force.</summary>
     public string Fingerprint => Volatile.Read(ref _inForce);
+
+    /// <summary>How many checks (file events and polls) have run to completion.</summary>
+    public long Checks => _files.Checks;
 
     /// <summary>Compares the file with what was seen last and reloads when it differs (the file events and the poll call this).</summary>
     public void Check()

@@ -15,16 +15,22 @@ internal sealed class FileWatch : IDisposable
     private readonly Lock _lock = new();
     private readonly Lock _checking = new();
     private readonly Dictionary<string, FileSystemWatcher?> _watchers = new(StringComparer.Ordinal);
-    private readonly Timer _debounce;
-    private readonly Timer _poll;
+    private readonly ITimer _debounce;
+    private readonly ITimer _poll;
     private bool _disposed;
+    private long _checks;
 
-    public FileWatch(Action check, TimeSpan pollInterval)
+    /// <param name="time">The clock of the debounce and the poll (a fake one in tests); the system's by default.</param>
+    public FileWatch(Action check, TimeSpan pollInterval, TimeProvider? time = null)
     {
         _check = check;
-        _debounce = new Timer(_ => Run(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _poll = new Timer(_ => Run(), null, pollInterval, pollInterval);
+        time ??= TimeProvider.System;
+        _debounce = time.CreateTimer(_ => Run(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _poll = time.CreateTimer(_ => Run(), null, pollInterval, pollInterval);
     }
+
+    /// <summary>How many times <c>check</c> has run to completion (tests wait on it instead of sleeping).</summary>
+    public long Checks => Interlocked.Read(ref _checks);
 
     /// <summary>The poll interval: SWITCHYARD_CONFIG_POLL (a duration such as 2s or 200ms), 2 s by default.</summary>
     public static TimeSpan PollIntervalFromEnvironment() =>
@@ -143,6 +149,7 @@ internal sealed class FileWatch : IDisposable
             if (!Volatile.Read(ref _disposed))
             {
                 _check();
+                Interlocked.Increment(ref _checks);
             }
         }
         finally

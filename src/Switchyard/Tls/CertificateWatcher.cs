@@ -17,12 +17,16 @@ internal sealed class CertificateWatcher : IDisposable
     private readonly Lock _lock = new();
     private CertificateSource[] _sources = [];
 
-    public CertificateWatcher(ILogger logger, LabeledCounter reloads, TimeSpan? pollInterval = null)
+    /// <param name="time">The clock of the poll and the debounce (a fake one in tests); the system's by default.</param>
+    public CertificateWatcher(ILogger logger, LabeledCounter reloads, TimeSpan? pollInterval = null, TimeProvider? time = null)
     {
         _logger = logger;
         Reloads = reloads;
-        _files = new FileWatch(Check, pollInterval ?? FileWatch.PollIntervalFromEnvironment());
+        _files = new FileWatch(Check, pollInterval ?? FileWatch.PollIntervalFromEnvironment(), time);
     }
+
+    /// <summary>How many checks (file events and polls) have run to completion.</summary>
+    public long Checks => _files.Checks;
 
     /// <summary>Counts by result ("ok", "failed"); the agent renders them as switchyard_certificate_reloads_total.</summary>
     public LabeledCounter Reloads { get; }

@@ -25,6 +25,9 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
     /// <summary>How long a lost developer may take to reconnect before its intercept is removed.</summary>
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>The clock of the grace period (a fake one in tests); the system's by default.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>How often the agent writes a heartbeat line on a control connection.</summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -134,7 +137,7 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
         }
 
         logger.TunnelControlLost(id, reason, (long)Grace.TotalMilliseconds);
-        await Task.Delay(Grace).ConfigureAwait(false);
+        await Task.Delay(Grace, Time).ConfigureAwait(false);
         lock (session.Gate)
         {
             if (session.Generation != generation || session.Forgotten)
