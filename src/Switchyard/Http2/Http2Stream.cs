@@ -149,16 +149,17 @@ internal sealed class Http2Stream
         }
 
         ResetError = error;
-        _headerBlocks.Writer.TryComplete(error);
-        _inbound.Writer.Complete(error);
         try
         {
-            _aborted.Cancel();
+            _aborted.Cancel(); // first: whoever the failed reads below wake sees the stream aborted
         }
         catch (AggregateException)
         {
             // a registration threw; the stream is reset either way
         }
+
+        _headerBlocks.Writer.TryComplete(error);
+        _inbound.Writer.Complete(error);
     }
 }
 

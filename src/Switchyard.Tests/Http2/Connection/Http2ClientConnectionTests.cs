@@ -126,4 +126,58 @@ public sealed class Http2ClientConnectionTests
         await run.WaitAsync(TimeSpan.FromSeconds(5));
         await client.DisposeAsync();
     }
+
+    [Theory]
+    [InlineData("HEAD", "200")]
+    [InlineData("GET", "204")]
+    [InlineData("GET", "304")]
+    public async Task A_response_defined_to_have_no_content_may_carry_a_content_length_and_END_STREAM_on_its_HEADERS(string method, string status)
+    {
+        // RFC 9113 §8.1.1: "A response that is defined to have no content ... MAY have a non-zero content-length
+        // header field, even though no content is included in DATA frames."
+        (Http2Connection client, FramePeer server, PipeChannel serverSide, Task run) = await StartAsync();
+        await ReadPrefaceAsync(serverSide);
+        using var request = new Http2HeaderList();
+        request.Add(":method", method);
+        request.Add(":scheme", "https");
+        request.Add(":path", "/head");
+        Http2Stream stream = await client.OpenStreamAsync(request, endStream: true);
+
+        byte[] head = server.Encode((":status", status), ("content-length", "29"));
+        await server.SendAsync(o => Http2FrameWriter.WriteHeaders(o, 1, head, endStream: true, 16_384));
+
+        using Http2HeaderList response = await stream.ReadHeadersAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(status, response.GetString(":status"u8));
+        Assert.Equal("29", response.GetString("content-length"u8));
+        Assert.True(response.EndStream);
+        Assert.Null(stream.ResetError);
+        System.IO.Pipelines.ReadResult data = await stream.Data.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(data.IsCompleted);
+        Assert.True(data.Buffer.IsEmpty);
+
+        await serverSide.DisposeAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+        await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_GET_response_whose_DATA_does_not_match_its_content_length_is_reset_as_malformed()
+    {
+        (Http2Connection client, FramePeer server, PipeChannel serverSide, Task run) = await StartAsync();
+        await ReadPrefaceAsync(serverSide);
+        using Http2HeaderList request = Request("/get");
+        Http2Stream stream = await client.OpenStreamAsync(request, endStream: true);
+
+        byte[] head = server.Encode((":status", "200"), ("content-length", "29"));
+        await server.SendAsync(o => Http2FrameWriter.WriteHeaders(o, 1, head, endStream: true, 16_384));
+
+        var error = await Assert.ThrowsAsync<Http2StreamResetException>(async () => await stream.ReadHeadersAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(Http2ErrorCode.ProtocolError, error.Code);
+        FramePeer.Frame rst = await server.ReadUntilAsync(Http2FrameType.RstStream);
+        Assert.Equal((uint)Http2ErrorCode.ProtocolError, FramePeer.UInt32(rst.Payload, 0));
+
+        await serverSide.DisposeAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+        await client.DisposeAsync();
+    }
 }
