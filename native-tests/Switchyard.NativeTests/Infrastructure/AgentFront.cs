@@ -12,8 +12,14 @@ public enum FrontTransport
     /// <summary>TLS port (downstreamTls, ALPN h2 + http/1.1) in front of a TLS app (upstreamTls trusting the test CA).</summary>
     Tls,
 
-    /// <summary>Plaintext port (appProtocol h2c) in front of a plaintext HTTP/2-only app; callers use h2c prior knowledge.</summary>
+    /// <summary>
+    /// Plaintext port in front of a plaintext HTTP/2-only app that the agent's probe finds (no appProtocol: a port
+    /// declared h2c takes HTTP/2 callers only, while this one also takes HTTP/1.1 callers and translates them).
+    /// </summary>
     H2c,
+
+    /// <summary>Plaintext port declared <c>appProtocol: h2c</c> in front of the same app: HTTP/2 callers only (RFC 9113 §3.4).</summary>
+    DeclaredH2c,
 }
 
 /// <summary>
@@ -33,7 +39,7 @@ public sealed record RouteSpec(string Id, int TargetPort, bool PlaintextDelivery
 
     /// <summary>An intercept of <c>x-dev: ID</c> to a developer server that speaks TLS on a TLS port and plaintext on an h2c port.</summary>
     public static RouteSpec Intercept(string id, int targetPort, FrontTransport transport) =>
-        new(id, targetPort, PlaintextDelivery: transport == FrontTransport.H2c);
+        new(id, targetPort, PlaintextDelivery: transport != FrontTransport.Tls);
 
     public JsonObject ToJson(string portName)
     {
@@ -122,7 +128,7 @@ public sealed class AgentFront : IAsyncDisposable
                 port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"]);
                 port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
             }
-            else
+            else if (transport == FrontTransport.DeclaredH2c)
             {
                 port["appProtocol"] = "h2c";
             }

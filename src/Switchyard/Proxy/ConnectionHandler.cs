@@ -147,7 +147,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         }
 
         // h2c prior knowledge (RFC 9113 3.3) is served by the HTTP/2 codec, everything else is parsed as HTTP/1.
-        IConnectionProcessor plain = await StartsWithH2PrefaceAsync(downstream).ConfigureAwait(false) ? _http2 : _http1;
+        IConnectionProcessor plain = await ChooseByFirstBytesAsync(context.Port, downstream).ConfigureAwait(false);
         return await plain.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
     }
 
@@ -251,7 +251,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         }
         else if (port.Detector.Protocol.Http != HttpDetection.Unknown || filtered)
         {
-            processor = await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false) ? _http2 : _http1;
+            processor = await ChooseByFirstBytesAsync(port, channel).ConfigureAwait(false);
         }
         else
         {
@@ -259,6 +259,20 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         }
 
         return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The codec for a caller without ALPN. A port declared HTTP/2 only (<c>http: http2</c>, <c>appProtocol</c> h2c, grpc,
+    /// http2) takes HTTP/2 and nothing else: its callers must start with the preface, and "Clients and servers MUST
+    /// treat an invalid connection preface as a connection error (Section 5.4.1) of type PROTOCOL_ERROR" (RFC 9113
+    /// §3.4) — GOAWAY, not an HTTP/1.1 400. Other ports (<c>http: auto</c>, even when the probe found an h2c-only app)
+    /// look at the first bytes and keep taking HTTP/1.1, translated when the app speaks HTTP/2 only.
+    /// </summary>
+    private async ValueTask<IConnectionProcessor> ChooseByFirstBytesAsync(PortRuntime port, Channel channel)
+    {
+        PortProtocol protocol = port.Detector.Protocol;
+        bool declaredHttp2Only = protocol.Http == HttpDetection.Http2 && protocol.HttpSource is DetectionSource.Config or DetectionSource.AppProtocol;
+        return declaredHttp2Only || await StartsWithH2PrefaceAsync(channel).ConfigureAwait(false) ? _http2 : _http1;
     }
 
     /// <summary>
