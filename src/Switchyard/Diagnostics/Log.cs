@@ -27,6 +27,9 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "stopped after {uptimeSeconds} s")]
     public static partial void Stopped(this ILogger logger, long uptimeSeconds);
 
+    [ZLoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "port {port}: accept failing ({error}, {count} times since the last report); waiting {waitMs} ms before the next accept")]
+    public static partial void AcceptFailing(this ILogger logger, string port, string error, long count, double waitMs);
+
     [ZLoggerMessage(EventId = 1008, Level = LogLevel.Critical, Message = "cannot listen on {listen} for port {port}: {reason}")]
     public static partial void ListenFailed(this ILogger logger, string port, string listen, string reason);
 

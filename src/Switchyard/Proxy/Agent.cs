@@ -167,6 +167,9 @@ internal sealed partial class Agent : IAsyncDisposable
     private void StartAccepting(PortRuntime port)
     {
         Listener listener = port.Listener!;
+        string name = port.Settings.Name;
+        listener.AcceptFailed = error => port.Metrics.AcceptErrors.Increment(error.ToString());
+        listener.AcceptFailing = (error, count, wait) => _logger.AcceptFailing(name, error.ToString(), count, wait.TotalMilliseconds);
         _logger.PortListening(port.Settings.Name, Endpoints.Format(listener.LocalEndPoint), port.Settings.App, port.Settings.Inspect.ToString().ToLowerInvariant());
         lock (_acceptLoops)
         {

@@ -40,23 +40,46 @@ public sealed class Listener : IDisposable
         }
     }
 
-    /// <summary>Accepts until <see cref="Dispose"/>; the handler owns each channel it is given.</summary>
+    /// <summary>Every failed accept, by error (a metric); called on the accept loop.</summary>
+    public Action<SocketError>? AcceptFailed { get; set; }
+
+    /// <summary>A failing accept loop, at most once per <see cref="AcceptBackoff.ReportInterval"/>: the error, the failures since the last report, the wait now.</summary>
+    public Action<SocketError, long, TimeSpan>? AcceptFailing { get; set; }
+
+    /// <summary>The clock of the accept back-off (tests move it by hand).</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Accepts until <see cref="Dispose"/>; the handler owns each channel it is given. Failed accepts: see <see cref="AcceptBackoff"/>.</summary>
     public async Task AcceptLoopAsync(Func<SocketChannel, Task> handler)
     {
+        var backoff = new AcceptBackoff();
         while (true)
         {
             Socket accepted;
             try
             {
                 accepted = await _socket.AcceptAsync().ConfigureAwait(false);
+                backoff.OnSuccess();
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException { SocketErrorCode: SocketError.OperationAborted or SocketError.Interrupted })
             {
                 return; // stopped
             }
-            catch (SocketException)
+            catch (SocketException e)
             {
-                continue; // e.g. ECONNABORTED for a connection reset before accept: keep serving
+                TimeSpan wait = backoff.OnError(e.SocketErrorCode);
+                AcceptFailed?.Invoke(e.SocketErrorCode);
+                if (wait > TimeSpan.Zero && backoff.ShouldReport(Time.GetTimestamp(), Time, out long count))
+                {
+                    AcceptFailing?.Invoke(e.SocketErrorCode, count, wait);
+                }
+
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, Time).ConfigureAwait(false);
+                }
+
+                continue;
             }
 
             _ = handler(SocketChannel.FromAccepted(accepted));
