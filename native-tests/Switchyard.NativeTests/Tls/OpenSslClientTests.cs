@@ -38,4 +38,41 @@ public sealed class OpenSslClientTests(ITestOutputHelper output)
         Assert.Contains("x-test=raw-request\n", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("protocol=HTTP/1.1\n", result.Stdout, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("ECDHE-ECDSA-AES128-GCM-SHA256", true)]
+    [InlineData("ECDHE-ECDSA-CHACHA20-POLY1305", true)]
+    [InlineData("ECDHE-ECDSA-AES128-SHA", false)] // CBC (LUCKY13)
+    [InlineData("ECDHE-ECDSA-AES256-SHA384", false)] // CBC
+    [InlineData("AES128-GCM-SHA256", false)] // no forward secrecy
+    [InlineData("AES256-SHA", false)] // neither
+    public async Task Callers_on_TLS_1_2_get_ECDHE_with_an_AEAD_cipher_and_nothing_else(string cipher, bool accepted)
+    {
+        await using var env = await ProxiedApp.StartAsync(
+            output,
+            new KestrelAppOptions { Certificate = TestPki.Shared.Server },
+            inspect: "always",
+            (port, pem) =>
+            {
+                port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+                port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+            });
+
+        var result = await ProcessRunner.RunAsync("openssl",
+        [
+            "s_client", "-connect", $"127.0.0.1:{env.ListenPort}", "-servername", "localhost", "-tls1_2", "-cipher", cipher,
+            "-CAfile", env.Pem.CaCert, "-brief",
+        ], stdin: "");
+
+        if (accepted)
+        {
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Contains(cipher, result.Stdout + result.Stderr, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.True(result.ExitCode != 0, result.ToString());
+            Assert.Contains("handshake failure", result.Stdout + result.Stderr, StringComparison.Ordinal);
+        }
+    }
 }

@@ -15,6 +15,25 @@ internal sealed class HandshakeVerdict
 /// <summary>SslStream options for both sides of a terminated connection.</summary>
 internal static class TlsOptions
 {
+    /// <summary>
+    /// What we offer callers: TLS 1.3's three suites, and for TLS 1.2 only ECDHE key exchange (forward secrecy) with an
+    /// AEAD cipher (AES-GCM, ChaCha20-Poly1305), the Mozilla "intermediate" list. OpenSSL's default also offers CBC
+    /// suites in TLS 1.2, which testssl rates potentially vulnerable to LUCKY13. Toward apps (we are the client) the
+    /// defaults stay, so an older app still connects. One instance, so handshakes share OpenSSL contexts.
+    /// </summary>
+    internal static readonly CipherSuitesPolicy CallerCipherSuites = new(
+    [
+        TlsCipherSuite.TLS_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]);
+
     /// <param name="offerH2">
     /// False while bytes are forwarded opaquely to an app not known to speak h2: the caller must not pick a
     /// protocol the app cannot answer (an app without ALPN speaks HTTP/1.1, RFC 7301 §3.1).
@@ -26,6 +45,7 @@ internal static class TlsOptions
             ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
             ApplicationProtocols = offerH2 ? tls.Alpn : tls.AlpnWithoutH2,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
+            CipherSuitesPolicy = CallerCipherSuites,
             AllowRenegotiation = false,
         };
 
