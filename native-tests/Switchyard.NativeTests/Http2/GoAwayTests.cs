@@ -31,9 +31,10 @@ public sealed class GoAwayTests(ITestOutputHelper output)
             var inFlight = Enumerable.Range(0, 5).Select(i => caller.GetAsync($"/slow?id={i}")).ToArray();
             await slow.WaitForArrivalsAsync(5, Timeouts.Short, inFlight);
 
-            // The app stops gracefully (GOAWAY to the agent) with five streams in flight, then lets them finish.
+            // The app stops gracefully (GOAWAY to the agent) with five streams in flight, then lets them finish: the gate
+            // opens once Kestrel has asked the agent's connection to close, the moment its GOAWAY goes out.
             stopping = app.DisposeAsync().AsTask();
-            await Task.Delay(300);
+            await app.CloseRequested.WaitAsync(Timeouts.Short);
             slow.Open();
             var finished = await Task.WhenAll(inFlight).WaitAsync(Timeouts.Short);
             for (int i = 0; i < finished.Length; i++)

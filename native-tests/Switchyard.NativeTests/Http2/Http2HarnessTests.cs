@@ -178,7 +178,7 @@ public sealed class Http2HarnessTests
             await slow.WaitForArrivalsAsync(5, Timeouts.Short, inFlight);
 
             stopping = app.DisposeAsync().AsTask();
-            await Task.Delay(300);
+            await app.CloseRequested.WaitAsync(Timeouts.Short); // Kestrel is closing the connection: its GOAWAY goes out
             slow.Open();
 
             var responses = await Task.WhenAll(inFlight).WaitAsync(Timeouts.Short);

@@ -6,8 +6,8 @@ namespace Switchyard.NativeTests.Http2;
 /// <summary>
 /// The usual HTTP/2 arrangement: the app ("the-app"), alice's developer server ("alice-laptop") and an agent port
 /// with the intercept <c>alice</c> (<c>x-dev: alice</c>) in front of them, over TLS (ALPN h2) or h2c. Options of
-/// either server and alice's route can be adjusted (extra endpoints, protocols, windows, delivery); more routes can be
-/// added. Disposes agent, developer, app.
+/// either server, alice's route and the agent's port object can be adjusted (extra endpoints, protocols, windows,
+/// delivery, the port's http/tls modes); more routes can be added. Disposes agent, developer, app.
 /// </summary>
 public sealed class Http2Rig : IAsyncDisposable
 {
@@ -32,7 +32,8 @@ public sealed class Http2Rig : IAsyncDisposable
         Func<KestrelAppOptions, KestrelAppOptions>? app = null,
         Func<KestrelAppOptions, KestrelAppOptions>? developer = null,
         Func<RouteSpec, RouteSpec>? alice = null,
-        IEnumerable<RouteSpec>? moreRoutes = null)
+        IEnumerable<RouteSpec>? moreRoutes = null,
+        Action<System.Text.Json.Nodes.JsonObject, PemSet>? configurePort = null)
     {
         KestrelApp? appServer = null;
         KestrelApp? developerServer = null;
@@ -42,7 +43,7 @@ public sealed class Http2Rig : IAsyncDisposable
             developerServer = await KestrelApp.StartAsync((developer ?? (o => o))(AgentFront.DeveloperOptions(transport)));
             var aliceRoute = RouteSpec.Intercept("alice", developerServer.Port, transport);
             aliceRoute = alice?.Invoke(aliceRoute) ?? aliceRoute;
-            var front = await AgentFront.StartAsync(output, transport, appServer.Port, [aliceRoute, .. moreRoutes ?? []]);
+            var front = await AgentFront.StartAsync(output, transport, appServer.Port, [aliceRoute, .. moreRoutes ?? []], configurePort);
             return new Http2Rig(appServer, developerServer, front);
         }
         catch

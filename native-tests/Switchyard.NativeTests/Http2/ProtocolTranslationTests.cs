@@ -12,6 +12,14 @@ namespace Switchyard.NativeTests.Http2;
 /// </summary>
 public sealed class ProtocolTranslationTests(ITestOutputHelper output)
 {
+    /// <summary>A plaintext port that takes HTTP/1.1 and h2c callers (http: auto) in front of the h2c-only app.</summary>
+    private static void Http1CallersAccepted(System.Text.Json.Nodes.JsonObject port, PemSet pem)
+    {
+        port.Remove("appProtocol");
+        port["tls"] = "off";
+        port["http"] = "auto";
+    }
+
     private static readonly string LargeText = string.Concat(Enumerable.Range(0, 12_000).Select(i => $"line {i};"));
 
     [Theory]
@@ -68,8 +76,9 @@ public sealed class ProtocolTranslationTests(ITestOutputHelper output)
     [Fact]
     public async Task Http11CallersInFrontOfAnH2cOnlyAppAreTranslatedToHttp2()
     {
-        // The app speaks h2c only and the port says so (appProtocol h2c).
-        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c);
+        // The app speaks h2c only; the port is http: auto (appProtocol h2c would declare it HTTP/2-only, where an
+        // HTTP/1.1 caller is a bad connection preface), so the agent's probe finds the h2c app.
+        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c, configurePort: Http1CallersAccepted);
         string file = rig.Front.Dir.File("large.txt");
         await File.WriteAllTextAsync(file, LargeText);
 
@@ -91,7 +100,7 @@ public sealed class ProtocolTranslationTests(ITestOutputHelper output)
     public async Task Http11CallersAreTranslatedForAnH2cOnlyDeveloperFoundByTheProbe()
     {
         // alice's server speaks h2c only; delivery.http is left at auto, so the agent must probe it (SPEC).
-        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c);
+        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c, configurePort: Http1CallersAccepted);
 
         var toDeveloper = await rig.Front.CurlH1Async("/api/orders", "-H", "x-dev: alice", "--data-binary", "dev-order");
 
@@ -105,7 +114,7 @@ public sealed class ProtocolTranslationTests(ITestOutputHelper output)
     [Fact]
     public async Task AKeepAliveHttp11CallerIsTranslatedRequestByRequest()
     {
-        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c);
+        await using var rig = await Http2Rig.StartAsync(output, FrontTransport.H2c, configurePort: Http1CallersAccepted);
         int connections = 0;
         using var handler = new SocketsHttpHandler
         {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -48,13 +49,20 @@ public sealed class KestrelApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private KestrelApp(WebApplication app, int port)
+    private KestrelApp(WebApplication app, int port, Task closeRequested)
     {
         _app = app;
         Port = port;
+        CloseRequested = closeRequested;
     }
 
     public int Port { get; }
+
+    /// <summary>
+    /// Completes when Kestrel asks one of its connections to close, as a graceful stop does (DisposeAsync): the moment
+    /// an HTTP/2 connection starts its GOAWAY. A signal to wait for instead of sleeping after starting a stop.
+    /// </summary>
+    public Task CloseRequested { get; }
 
     public static async Task<KestrelApp> StartAsync(KestrelAppOptions? options = null)
     {
@@ -66,12 +74,19 @@ public sealed class KestrelApp : IAsyncDisposable
         });
         builder.Logging.ClearProviders();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        var closeRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Listen(IPAddress.Loopback, options.Port, listen =>
             {
                 listen.Protocols = options.Protocols;
+                listen.Use(next => async connection =>
+                {
+                    var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
+                    using var registration = lifetime?.ConnectionClosedRequested.Register(() => closeRequested.TrySetResult()) ?? default;
+                    await next(connection);
+                });
                 if (options.Certificate is not null)
                 {
                     listen.UseHttps(new HttpsConnectionAdapterOptions
@@ -93,7 +108,7 @@ public sealed class KestrelApp : IAsyncDisposable
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;
-        return new KestrelApp(app, port);
+        return new KestrelApp(app, port, closeRequested.Task);
     }
 
     private static async Task EchoAsync(HttpContext context, string name)

@@ -124,8 +124,12 @@ public sealed class InterceptTunnelTests(ITestOutputHelper output)
         Assert.Equal("app=bob-laptop", await AnsweredByAsync(rig, "/api/b", "bob"));
 
         // The CLI said BYE on its control connection (or its DELETE came first): a developer leaving is not a tunnel
-        // lost, so no warning about alice. (A lost tunnel would be logged the moment the connection closed; give it time.)
-        await Task.Delay(500);
+        // lost, so no warning about alice. Signals, no sleep: alice's control connection is detached (only bob's is
+        // counted), and then a log barrier: a refused tunnel hello is logged after anything the agent logged before it,
+        // and a lost tunnel is logged the moment its control connection is detached.
+        await agent.WaitForMetricAsync("switchyard_tunnel_developers", [], v => v == 1, "== 1 (only bob attached)");
+        Assert.StartsWith("ERR bad hello", await RawHelloAsync(rig.Tunnel, "LOG-BARRIER\n"), StringComparison.Ordinal);
+        await agent.WaitForLogAsync(l => l.Message.Contains("refused", StringComparison.Ordinal) && l.Message.Contains("bad hello", StringComparison.Ordinal), "for the barrier hello");
         Assert.DoesNotContain(agent.Logs, l => l.Message.Contains("developer alice: tunnel control connection lost", StringComparison.Ordinal));
     }
 
@@ -199,6 +203,7 @@ public sealed class InterceptTunnelTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var seen = new ConcurrentQueue<string>();
+        var twoCopies = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app" });
         await using var tap = await KestrelApp.StartAsync(new KestrelAppOptions
         {
@@ -206,6 +211,11 @@ public sealed class InterceptTunnelTests(ITestOutputHelper output)
             Pipeline = a => a.Use(async (context, next) =>
             {
                 seen.Enqueue(context.Request.Method + " " + context.Request.Path + " " + context.Request.Headers["x-dev"]);
+                if (seen.Count >= 2)
+                {
+                    twoCopies.TrySetResult();
+                }
+
                 await next(context);
             }),
         });
@@ -218,11 +228,7 @@ public sealed class InterceptTunnelTests(ITestOutputHelper output)
         Assert.Equal("app=the-app", await AnsweredByAsync(rig, "/copy/2", "alice", http2: true));
         Assert.Equal("app=the-app", await AnsweredByAsync(rig, "/not-copied", "bob"));
 
-        var deadline = DateTime.UtcNow + Timeouts.Short;
-        while (seen.Count < 2 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-        }
+        await twoCopies.Task.WaitAsync(Timeouts.Short); // the tap received both copies
 
         Assert.Equal(["GET /copy/1 alice", "GET /copy/2 alice"], seen.Order(StringComparer.Ordinal).ToArray());
         await WaitForLineAsync(cli, l => l.StartsWith("GET /copy/2 -> 200 (", StringComparison.Ordinal), "GET /copy/2 -> 200");
