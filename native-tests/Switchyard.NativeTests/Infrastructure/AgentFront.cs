@@ -13,13 +13,10 @@ public enum FrontTransport
     Tls,
 
     /// <summary>
-    /// Plaintext port in front of a plaintext HTTP/2-only app that the agent's probe finds (no appProtocol: a port
-    /// declared h2c takes HTTP/2 callers only, while this one also takes HTTP/1.1 callers and translates them).
+    /// Plaintext port declared <c>appProtocol: h2c</c> in front of a plaintext HTTP/2-only app; callers use h2c prior
+    /// knowledge (a declared HTTP/2 port takes nothing else: tests of HTTP/1.1 callers make the port <c>http: auto</c>).
     /// </summary>
     H2c,
-
-    /// <summary>Plaintext port declared <c>appProtocol: h2c</c> in front of the same app: HTTP/2 callers only (RFC 9113 §3.4).</summary>
-    DeclaredH2c,
 }
 
 /// <summary>
@@ -128,7 +125,7 @@ public sealed class AgentFront : IAsyncDisposable
                 port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"]);
                 port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
             }
-            else if (transport == FrontTransport.DeclaredH2c)
+            else
             {
                 port["appProtocol"] = "h2c";
             }
