@@ -16,7 +16,7 @@ namespace Switchyard.NativeTests.Http2;
 /// </summary>
 public sealed partial class Http2ConnectionEndTests(ITestOutputHelper output)
 {
-    private const int Rounds = 3;
+    private const int Rounds = 4;
 
     /// <summary>What the caller sends after the preface and its SETTINGS, before it closes.</summary>
     private static readonly (string Name, Func<Http2FrameClient, byte[]> Frames)[] Exchanges =
@@ -31,6 +31,10 @@ public sealed partial class Http2ConnectionEndTests(ITestOutputHelper output)
         ("a POST whose body never comes, then close", c => c.Request(1, "POST", "/short", endStream: false)),
         ("two GETs, then close", c => [.. c.Request(1, "GET", "/one"), .. c.Request(3, "GET", "/two")]),
         ("HEADERS then RST_STREAM CANCEL", c => [.. c.Request(1, "POST", "/cancelled", endStream: false), .. Http2FrameClient.RstStream(1, H2Error.Cancel)]),
+        ("ten GETs, then DATA on stream 0", c => [.. Enumerable.Range(0, 10).SelectMany(i => c.Request(1 + (2 * i), "GET", $"/many/{i}")), .. Http2FrameClient.Data(0, "x"u8, endStream: false)]),
+        ("ten POSTs with bodies, then WINDOW_UPDATE of 0 on the connection", c =>
+            [.. Enumerable.Range(0, 10).SelectMany(i => (byte[])[.. c.Request(1 + (2 * i), "POST", $"/upload/{i}", endStream: false), .. Http2FrameClient.Data(1 + (2 * i), new byte[1000], endStream: i % 2 == 0)]),
+             .. Http2FrameClient.WindowUpdate(0, 0)]),
         ("nothing more", _ => []),
     ];
 
@@ -74,6 +78,8 @@ public sealed partial class Http2ConnectionEndTests(ITestOutputHelper output)
         }
 
         Assert.True(EndedIds(rig).Count == connections, Summary(rig, connections));
+        var errors = rig.Agent.Logs.Where(l => l.LogLevel is "Error" or "Critical").Select(l => l.Raw).ToList();
+        Assert.True(errors.Count == 0, $"{errors.Count} error lines:\n{string.Join("\n", errors.Take(5))}");
     }
 
     /// <summary>Connects (TLS with ALPN h2, or h2c), sends the preface, SETTINGS and the exchange's frames, and closes as told.</summary>
