@@ -93,6 +93,19 @@ public sealed record Http2Frame(FrameType Type, byte Flags, int StreamId, byte[]
     };
 }
 
+/// <summary>How <see cref="Http2FrameClient.CloseAsync"/> ends a connection.</summary>
+public enum ClientClose
+{
+    /// <summary>close(2) as it is: FIN, or RST when unread bytes from the server are left (the kernel decides).</summary>
+    Close,
+
+    /// <summary>TLS close_notify, then close(2); over h2c the same as <see cref="Close"/>.</summary>
+    CloseNotify,
+
+    /// <summary>RST (SO_LINGER 0).</summary>
+    Reset,
+}
+
 /// <summary>Every frame the server sent on the connection so far, and how the last wait ended (GOAWAY, close, timeout).</summary>
 public sealed record FrameLog(IReadOnlyList<Http2Frame> Frames, bool Closed, string CloseReason, bool TimedOut)
 {
@@ -480,6 +493,33 @@ public sealed class Http2FrameClient : IAsyncDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Ends the connection without reading what the server sent since the last read, as a client that is done may:
+    /// <see cref="ClientClose.Close"/> closes the socket as it is (FIN, or RST when the server's bytes are left unread:
+    /// the kernel's choice), <see cref="ClientClose.CloseNotify"/> sends TLS close_notify first (over TLS),
+    /// <see cref="ClientClose.Reset"/> closes with RST (SO_LINGER 0).
+    /// </summary>
+    public async ValueTask CloseAsync(ClientClose how)
+    {
+        if (how == ClientClose.Reset)
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        else if (how == ClientClose.CloseNotify && _stream is SslStream ssl)
+        {
+            try
+            {
+                await ssl.ShutdownAsync();
+            }
+            catch (IOException)
+            {
+                // The server closed first: the socket is closed below all the same.
+            }
+        }
+
+        await DisposeAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -55,18 +55,40 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
         }
         finally
         {
-            if (context.Downstream is { } d && d != downstream)
-            {
-                await d.DisposeAsync().ConfigureAwait(false);
-            }
-
-            await downstream.DisposeAsync().ConfigureAwait(false);
+            await CloseDownstreamAsync(context, downstream).ConfigureAwait(false);
             string reason = context.Reason.Name();
             port.Metrics.Closed(reason);
             logger.ConnectionEnded(context.Id, context.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
                 context.BytesIn, context.BytesOut, context.Detail is null ? string.Empty : $": {context.Detail}");
             tracker.Remove(context);
             Contexts.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// Closes the caller's connection, the TLS layer first, then the socket whatever that layer threw: a teardown
+    /// failure must neither keep the socket open nor skip the record of the end (metrics, "ended" log, tracker), or
+    /// the connection stays in CLOSE-WAIT and the next drain waits for it.
+    /// </summary>
+    private async ValueTask CloseDownstreamAsync(ConnectionContext context, SocketChannel downstream)
+    {
+        try
+        {
+            if (context.Downstream is { } layered && layered != downstream)
+            {
+                await layered.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            if (!Relay.IsConnectionError(e))
+            {
+                logger.ConnectionFailed(e, context.Id, context.Settings.Name);
+            }
+        }
+        finally
+        {
+            await downstream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -47,11 +47,33 @@ public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
         return Transport.IsIdleAndOpen();
     }
 
+    /// <summary>
+    /// Never throws, and always closes the socket. Completing the output writes what is still buffered, and after a
+    /// failed flush (the peer reset the connection) that is the very bytes that failed: the pipe writer keeps a
+    /// segment whose write threw, so completing it throws again. Thrown out of here, that skipped the socket's close
+    /// and the caller's record of the end (a connection left in CLOSE-WAIT, never logged as ended).
+    /// </summary>
     public override async ValueTask DisposeAsync()
     {
-        await _input.CompleteAsync().ConfigureAwait(false);
-        await _output.CompleteAsync().ConfigureAwait(false);
-        await Ssl.DisposeAsync().ConfigureAwait(false);
-        await Transport.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or NotSupportedException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            // The peer is gone: nothing more can be sent, the socket is closed below all the same.
+        }
+        finally
+        {
+            try
+            {
+                await Ssl.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                await Transport.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 }
