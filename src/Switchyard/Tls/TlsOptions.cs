@@ -21,7 +21,10 @@ internal static class TlsOptions
     /// suites in TLS 1.2, which testssl rates potentially vulnerable to LUCKY13. Toward apps (we are the client) the
     /// defaults stay, so an older app still connects. One instance, so handshakes share OpenSSL contexts.
     /// </summary>
-    internal static readonly CipherSuitesPolicy CallerCipherSuites = new(
+    internal static readonly CipherSuitesPolicy? CallerCipherSuites = OperatingSystem.IsLinux() ? CreateCallerCipherSuites() : null;
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static CipherSuitesPolicy CreateCallerCipherSuites() => new(
     [
         TlsCipherSuite.TLS_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_AES_256_GCM_SHA384,
@@ -30,8 +33,8 @@ internal static class TlsOptions
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        //CHACHA1
+        //CHACHA2
     ]);
 
     /// <param name="offerH2">
@@ -45,9 +48,13 @@ internal static class TlsOptions
             ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
             ApplicationProtocols = offerH2 ? tls.Alpn : tls.AlpnWithoutH2,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
-            CipherSuitesPolicy = CallerCipherSuites,
             AllowRenegotiation = false,
         };
+
+        if (OperatingSystem.IsLinux())
+        {
+            options.CipherSuitesPolicy = CallerCipherSuites;
+        }
 
         if (tls.ClientAuth is { } auth)
         {
