@@ -210,7 +210,7 @@ internal sealed partial class Http2Connection
         await _idle.Task.ConfigureAwait(false);
         try
         {
-            await _channel.CloseOutputAsync().ConfigureAwait(false); // the caller sees the end and closes; our read loop ends
+            await _writer.CloseAsync().ConfigureAwait(false); // the caller sees the end and closes; our read loop ends
         }
         catch (Exception e) when (IsConnectionGone(e))
         {
@@ -247,7 +247,7 @@ internal sealed partial class Http2Connection
                 Http2FrameWriter.WriteGoAway(output, s.last, s.code, System.Text.Encoding.UTF8.GetBytes(s.reason.Length > 200 ? s.reason[..200] : s.reason))).ConfigureAwait(false);
             if (code != Http2ErrorCode.NoError)
             {
-                await _channel.CloseOutputAsync().ConfigureAwait(false);
+                await _writer.CloseAsync().ConfigureAwait(false);
             }
         }
         catch (Exception e) when (IsConnectionGone(e))

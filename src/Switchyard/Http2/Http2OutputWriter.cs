@@ -188,6 +188,24 @@ internal sealed class Http2OutputWriter(Channel channel)
         }
     }
 
+    /// <summary>
+    /// Ends the output (TLS close_notify, then FIN) under the lock, so that no writer is half-way through its frames
+    /// while the pipe and the TLS stream are completed (neither is safe for that); later writers fail with
+    /// InvalidOperationException, which they take as the connection being gone.
+    /// </summary>
+    public async ValueTask CloseAsync()
+    {
+        await EnterAsync().ConfigureAwait(false);
+        try
+        {
+            await channel.CloseOutputAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     // ------------------------------------------------------------ read batches
 
     /// <summary>Starts a read batch on this thread: writes to any connection are flushed by <see cref="FlushBatchAsync"/>.</summary>
