@@ -6,6 +6,7 @@ using Switchyard.Http1;
 using Switchyard.Http2;
 using Switchyard.Routing;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 

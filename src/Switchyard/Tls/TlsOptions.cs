@@ -15,16 +15,13 @@ internal sealed class HandshakeVerdict
 /// <summary>SslStream options for both sides of a terminated connection.</summary>
 internal static class TlsOptions
 {
-    /// <param name="offerH2">
-    /// False while bytes are forwarded opaquely to an app not known to speak h2: the caller must not pick a
-    /// protocol the app cannot answer (an app without ALPN speaks HTTP/1.1, RFC 7301 §3.1).
-    /// </param>
-    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, bool offerH2, HandshakeVerdict verdict)
+    /// <summary>The caller's side: the port's certificate and ALPN list (h2 included when listed: the HTTP/2 codec serves it).</summary>
+    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, HandshakeVerdict verdict)
     {
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
-            ApplicationProtocols = offerH2 ? tls.Alpn : tls.AlpnWithoutH2,
+            ApplicationProtocols = tls.Alpn,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
             AllowRenegotiation = false,
         };

@@ -8,10 +8,15 @@ namespace Switchyard.Transport;
 /// supports zero-byte reads: SslStream issues one while a connection is idle, so an idle TLS connection
 /// holds no read buffer until bytes arrive (this is what keeps thousands of idle connections cheap).
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream
 {
-    private readonly PipeReader _input = pipe.Input;
-    private readonly PipeWriter _output = pipe.Output;
+    private readonly PipeReader _input = input;
+    private readonly PipeWriter _output = output;
+
+    public DuplexPipeStream(IDuplexPipe pipe)
+        : this(pipe.Input, pipe.Output)
+    {
+    }
 
     public override bool CanRead => true;
 

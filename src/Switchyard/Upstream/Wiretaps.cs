@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Http1;
-using Switchyard.Proxy;
 using Switchyard.Routing;
 using Switchyard.Transport;
 
