@@ -20,8 +20,6 @@ internal readonly record struct Destination(string Id, Channel? Http1, Http2Conn
     /// <summary>The agent's answer when nothing could be opened: 502 Bad Gateway for the app, 503 for an intercept target.</summary>
     public int FailureStatus => IsApp ? 502 : 503;
 
-    public string FailurePhrase => IsApp ? "Bad Gateway" : "Service Unavailable";
-
     /// <summary>How the caller's connection ends when an HTTP/1 caller gets the failure answer.</summary>
     public ConnectionEndReason FailureEnd => IsApp ? ConnectionEndReason.AppUnreachable : ConnectionEndReason.InterceptUnavailable;
 

@@ -59,7 +59,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 catch (Http1ParseException e)
                 {
                     context.Detail = e.Reason;
-                    await WriteErrorAsync(downstream.Output, 400, "Bad Request", $"bad request: {e.Reason}").ConfigureAwait(false);
+                    await WriteErrorAsync(downstream.Output, 400, $"bad request: {e.Reason}").ConfigureAwait(false);
                     return ConnectionEndReason.BadRequest;
                 }
 
@@ -100,7 +100,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     if (app is null)
                     {
                         context.Detail = failure;
-                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", $"app {context.Settings.App} unavailable: {failure}").ConfigureAwait(false);
+                        await WriteErrorAsync(downstream.Output, 502, $"app {context.Settings.App} unavailable: {failure}").ConfigureAwait(false);
                         return ConnectionEndReason.AppUnreachable;
                     }
 
@@ -123,7 +123,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     if (destination.Failure is { } failure)
                     {
                         context.Detail = failure;
-                        await WriteErrorAsync(downstream.Output, destination.FailureStatus, destination.FailurePhrase, failure).ConfigureAwait(false);
+                        await WriteErrorAsync(downstream.Output, destination.FailureStatus, failure).ConfigureAwait(false);
                         return destination.FailureEnd;
                     }
                 }
@@ -175,7 +175,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                             if (destination.Failure is { } failure)
                             {
                                 context.Detail = failure;
-                                await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", failure).ConfigureAwait(false);
+                                await WriteErrorAsync(downstream.Output, 502, failure).ConfigureAwait(false);
                                 return ConnectionEndReason.AppUnreachable;
                             }
 
@@ -187,7 +187,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                         }
 
                         context.Detail = "the destination closed the connection before answering";
-                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", context.Detail).ConfigureAwait(false);
+                        await WriteErrorAsync(downstream.Output, 502, context.Detail).ConfigureAwait(false);
                         return ConnectionEndReason.UpstreamReset;
                     }
 
@@ -291,10 +291,13 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method)).ConfigureAwait(false) == HeadRead.Read;
 
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
-    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string reason, string message)
+    internal static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
     {
         byte[] body = Encoding.UTF8.GetBytes(message.ReplaceLineEndings(" ") + "\n");
-        output.Write(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
+        Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
+        Http1HeadWriter.WriteField(output, "Content-Type"u8, "text/plain; charset=utf-8"u8);
+        Http1HeadWriter.WriteFraming(output, BodyKind.ContentLength, body.Length);
+        Http1HeadWriter.WriteEnd(output, connectionClose: true);
         output.Write(body);
         await output.FlushAsync().ConfigureAwait(false);
     }

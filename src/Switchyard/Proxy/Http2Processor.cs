@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Security;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
@@ -138,10 +137,10 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             bytes.Write(head.AsSpan(0, head.Length - 2)); // without the blank line
             if (length > 0 || method is "POST" or "PUT" or "PATCH")
             {
-                bytes.Write(Encoding.ASCII.GetBytes($"Content-Length: {length}\r\n"));
+                Http1HeadWriter.WriteFraming(bytes, BodyKind.ContentLength, length);
             }
 
-            bytes.Write("\r\n"u8);
+            Http1HeadWriter.WriteEnd(bytes, connectionClose: false);
         });
     }
 

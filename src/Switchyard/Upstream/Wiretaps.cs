@@ -111,7 +111,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                     connection = null;
                 }
             }
-            catch (Exception e) when (e is IOException or Http1ParseException or InvalidOperationException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is Http1ParseException || ConnectionErrors.IsExpected(e))
             {
                 Drop(tap.Id, "tap_error");
                 logger.WiretapFailed(tap.Id, tap.Target ?? "-", e.Message);
