@@ -65,7 +65,7 @@ public sealed class AgentApplyTests : IAsyncLifetime
     public void A_kept_port_keeps_its_runtime_and_resets_detection_only_when_a_detection_field_changed()
     {
         PortRuntime web = Assert.Single(_agent.Ports);
-        Transport.Listener listener = web.Listener!;
+        Switchyard.Transport.Listener listener = web.Listener!;
         Switchyard.Detection.PortDetector detector = web.Detector;
         string json = ReloadFiles.Config([("web", _web)], "a@web", "c@web");
 
