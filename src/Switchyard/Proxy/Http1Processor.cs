@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Http1;
 using Switchyard.Routing;

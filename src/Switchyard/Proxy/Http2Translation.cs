@@ -219,10 +219,6 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 using ChunkedDecoder? chunked = response.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
                 await BodyTranslation.Http1ToHttp2Async(upstream.Input, response.BodyKind, response.ContentLength, chunked, down, stream, context, isRequest: false).ConfigureAwait(false);
             }
-            else if (response.BodyKind == BodyKind.ContentLength)
-            {
-                // nothing to read
-            }
 
             if (!body.IsCompleted)
             {

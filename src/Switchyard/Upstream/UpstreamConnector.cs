@@ -2,7 +2,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
-using Switchyard.Detection;
 using Switchyard.Diagnostics;
 using Switchyard.Tls;
 using Switchyard.Transport;
