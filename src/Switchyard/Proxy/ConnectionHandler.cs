@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Security;
-using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using Switchyard.Config;
@@ -225,7 +224,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             // to HTTP/1.1 for destinations without h2.
             await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, verdict), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
             context.Detail = verdict.Detail ?? UpstreamConnector.Innermost(e);

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Security.Authentication;
 
 namespace Switchyard.Transport;
 
@@ -15,4 +16,10 @@ public static class ConnectionErrors
     /// </summary>
     public static bool IsExpected(Exception e) =>
         e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException;
+
+    /// <summary>
+    /// True for the ways a TLS handshake fails: refused (<see cref="AuthenticationException"/>), the connection broke
+    /// under it (<see cref="IOException"/>) or it ran out of time (<see cref="OperationCanceledException"/>).
+    /// </summary>
+    public static bool IsHandshakeFailure(Exception e) => e is AuthenticationException or IOException or OperationCanceledException;
 }

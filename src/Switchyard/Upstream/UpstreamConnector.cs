@@ -1,6 +1,5 @@
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Tls;
@@ -85,7 +84,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             await ssl.AuthenticateAsClientAsync(TlsOptions.Client(port.UpstreamTls, targetHost, caller.Alpn, verdict), timeout.Token).ConfigureAwait(false);
             return ConnectResult.Connected(new TlsChannel(ssl, socket));
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
             string detail = verdict.Detail ?? Innermost(e);
@@ -149,7 +148,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             };
             return ConnectResult.Connected(await UpgradeAsync(socket, tls: !plaintext && caller.Tls, caller.Sni ?? host, settings?.Tls, alpn).ConfigureAwait(false));
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             return ConnectResult.Failed(ConnectFailure.TlsFailed, $"TLS to the target failed: {Innermost(e)}");
         }
@@ -163,7 +162,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             SocketChannel socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
             return await UpgradeAsync(socket, tls, serverName, delivery).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or TimeoutException or AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or TimeoutException || ConnectionErrors.IsHandshakeFailure(e))
         {
             return null;
         }
@@ -176,7 +175,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         {
             return await UpgradeAsync(reverse, tls, serverName, delivery).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             return null;
         }
