@@ -290,7 +290,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method)).ConfigureAwait(false) == HeadRead.Read;
 
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
-    internal static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
+    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
     {
         byte[] body = Encoding.UTF8.GetBytes(message.ReplaceLineEndings(" ") + "\n");
         Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
