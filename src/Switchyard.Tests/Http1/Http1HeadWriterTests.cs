@@ -4,7 +4,7 @@ using static Switchyard.Tests.Http1.Http1Text;
 
 namespace Switchyard.Tests.Http1;
 
-public sealed class Http1HeadWriterTests
+public sealed partial class Http1HeadWriterTests
 {
     private static Http1RequestHead Request(string text)
     {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Switchyard.Transport;
 
 namespace Switchyard.Cli;
 
@@ -95,7 +96,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
             {
                 return;
             }
-            catch (Exception e) when (e is SocketException or IOException or HttpRequestException or OperationCanceledException)
+            catch (Exception e) when (e is HttpRequestException || ConnectionErrors.IsExpected(e))
             {
                 problem = $"cannot reach the agent's tunnel at {tunnel}: {InterceptCommand.Innermost(e)}";
             }
@@ -156,7 +157,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
                 }
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             return InterceptCommand.Innermost(e);
         }
@@ -179,7 +180,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             await stream.WriteAsync("BYE\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             // The agent is gone already; the DELETE that follows (or its grace period) removes the intercept.
         }
@@ -195,7 +196,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
                 await stream.WriteAsync("HB\n"u8.ToArray(), ended).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
         }
     }
@@ -240,7 +241,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
                 socket?.Dispose();
                 return;
             }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
             {
                 socket?.Dispose();
                 try
@@ -284,7 +285,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
                 Task down = PumpAsync(app, agent, agent.Socket);
                 await Task.WhenAll(up, down).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
             {
                 // Either side reset: both are closed below.
             }
@@ -298,7 +299,7 @@ internal sealed class TunnelClient(InterceptOptions options, string tunnel, stri
             await from.CopyToAsync(to).ConfigureAwait(false);
             toSocket.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             from.Socket.Close(0);
             toSocket.Close(0);

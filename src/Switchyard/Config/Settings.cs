@@ -49,10 +49,7 @@ public sealed record PortSettings(
 public sealed record DownstreamTlsSettings(
     CertificateSource Certificate,
     List<SslApplicationProtocol> Alpn,
-    ClientAuthSettings? ClientAuth)
-{
-    public List<SslApplicationProtocol> AlpnWithoutH2 { get; } = Alpn.Where(p => p != SslApplicationProtocol.Http2).ToList();
-}
+    ClientAuthSettings? ClientAuth);
 
 public sealed record ClientAuthSettings(
     System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustRoots,

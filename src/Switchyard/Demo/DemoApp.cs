@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Switchyard.Admin;
@@ -47,7 +46,7 @@ internal sealed class DemoApp(string name, CertificateMaterial certificate, X509
                 }, timeout.Token).ConfigureAwait(false);
                 await ServeRequestsAsync(channel, ssl.RemoteCertificate?.Subject ?? "none").ConfigureAwait(false);
             }
-            catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or FormatException)
+            catch (Exception e) when (e is FormatException || ConnectionErrors.IsHandshakeFailure(e))
             {
                 // a demo app: a failed handshake or a broken request just ends that connection
             }

@@ -47,7 +47,7 @@ public static class AppProber
             bool h2c = await ProbeH2cAsync(host, port, timeout, cts.Token).ConfigureAwait(false);
             return new ProbeOutcome(true, TlsDetection.Plaintext, h2c ? HttpDetection.Http2 : HttpDetection.Http1, h2c ? "h2c" : "plaintext", null, clock.ElapsedMilliseconds);
         }
-        catch (Exception e) when (e is SocketException or TimeoutException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is TimeoutException || ConnectionErrors.IsExpected(e))
         {
             string reason = e switch
             {

@@ -42,15 +42,7 @@ public static class Http1HeadWriter
     /// </summary>
     public static void WriteResponseHead(IBufferWriter<byte> output, Http1ResponseHead head, BodyKind framing, long contentLength, bool forwardUpgrade = false, bool connectionClose = false)
     {
-        Span<byte> status = output.GetSpan(13);
-        "HTTP/1.1 "u8.CopyTo(status);
-        status[9] = (byte)('0' + (head.StatusCode / 100));
-        status[10] = (byte)('0' + (head.StatusCode / 10 % 10));
-        status[11] = (byte)('0' + (head.StatusCode % 10));
-        status[12] = (byte)' ';
-        output.Advance(13);
-        output.Write(head.ReasonPhrase);
-        output.Write("\r\n"u8);
+        WriteStatusLine(output, head.StatusCode, head.ReasonPhrase);
         bool upgrade = forwardUpgrade && head.IsSwitchingProtocols;
         WriteFields(output, head, framing, contentLength, upgrade, connectionClose || framing == BodyKind.UntilClose, keepContentLength: framing == BodyKind.None);
     }
@@ -77,14 +69,13 @@ public static class Http1HeadWriter
         for (int i = 0; i < fields.Count; i++)
         {
             ReadOnlySpan<byte> name = fields.Name(i);
-            FieldRole role = Classify(name);
-            bool keep = role switch
+            bool keep = HopByHop.Classify(name) switch
             {
-                FieldRole.EndToEnd => !hasConnection || !IsNamedByConnection(fields, name),
-                FieldRole.Host => true,
-                FieldRole.ContentLength => keepContentLength,
-                FieldRole.TransferEncoding => keepTransferEncoding,
-                FieldRole.Upgrade => upgrade,
+                HopByHop.Role.EndToEnd => !hasConnection || !HopByHop.IsNamedByConnection(fields, name),
+                HopByHop.Role.Host => true,
+                HopByHop.Role.ContentLength => keepContentLength,
+                HopByHop.Role.TransferEncoding => keepTransferEncoding,
+                HopByHop.Role.Upgrade => upgrade,
                 _ => false,
             };
 
@@ -94,6 +85,17 @@ public static class Http1HeadWriter
             }
         }
 
+        if (!(framing == BodyKind.Chunked && keepTransferEncoding))
+        {
+            WriteFraming(output, framing, contentLength);
+        }
+
+        WriteEnd(output, connectionClose, upgrade);
+    }
+
+    /// <summary>The framing field the proxy chose: <c>Content-Length: n</c>, <c>Transfer-Encoding: chunked</c>, or none.</summary>
+    public static void WriteFraming(IBufferWriter<byte> output, BodyKind framing, long contentLength)
+    {
         switch (framing)
         {
             case BodyKind.ContentLength:
@@ -104,11 +106,15 @@ public static class Http1HeadWriter
                 span[17 + digits] = (byte)'\n';
                 output.Advance(18 + digits);
                 break;
-            case BodyKind.Chunked when !keepTransferEncoding:
+            case BodyKind.Chunked:
                 output.Write("Transfer-Encoding: chunked\r\n"u8);
                 break;
         }
+    }
 
+    /// <summary>Ends a head: <c>Connection: close</c> or <c>Connection: upgrade</c> when asked, then the blank line.</summary>
+    public static void WriteEnd(IBufferWriter<byte> output, bool connectionClose, bool upgrade = false)
+    {
         if (connectionClose)
         {
             output.Write("Connection: close\r\n"u8);
@@ -121,47 +127,49 @@ public static class Http1HeadWriter
         output.Write("\r\n"u8);
     }
 
-    private enum FieldRole : byte
+    /// <summary><c>METHOD TARGET HTTP/1.1</c> CRLF.</summary>
+    public static void WriteRequestLine(IBufferWriter<byte> output, ReadOnlySpan<byte> method, ReadOnlySpan<byte> target)
     {
-        EndToEnd,
-        Host,
-        ContentLength,
-        TransferEncoding,
-        Upgrade,
-        HopByHop,
+        output.Write(method);
+        output.Write(" "u8);
+        output.Write(target);
+        output.Write(" HTTP/1.1\r\n"u8);
     }
 
-    /// <summary>RFC 9110 §7.6.1: "Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, and Upgrade".</summary>
-    private static FieldRole Classify(ReadOnlySpan<byte> name) => name.Length switch
+    /// <summary><c>HTTP/1.1 NNN reason</c> CRLF (a status outside 100..999 is a caller's bug).</summary>
+    public static void WriteStatusLine(IBufferWriter<byte> output, int status, ReadOnlySpan<byte> reason)
     {
-        2 when Ascii.EqualsIgnoreCase(name, "te"u8) => FieldRole.HopByHop,
-        4 when Ascii.EqualsIgnoreCase(name, "host"u8) => FieldRole.Host,
-        7 when Ascii.EqualsIgnoreCase(name, "upgrade"u8) => FieldRole.Upgrade,
-        10 when Ascii.EqualsIgnoreCase(name, "connection"u8) || Ascii.EqualsIgnoreCase(name, "keep-alive"u8) => FieldRole.HopByHop,
-        14 when Ascii.EqualsIgnoreCase(name, "content-length"u8) => FieldRole.ContentLength,
-        14 when Ascii.EqualsIgnoreCase(name, "http2-settings"u8) => FieldRole.HopByHop,
-        16 when Ascii.EqualsIgnoreCase(name, "proxy-connection"u8) => FieldRole.HopByHop,
-        17 when Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8) => FieldRole.TransferEncoding,
-        _ => FieldRole.EndToEnd,
+        Span<byte> line = output.GetSpan(13);
+        "HTTP/1.1 "u8.CopyTo(line);
+        line[9] = (byte)('0' + (status / 100 % 10));
+        line[10] = (byte)('0' + (status / 10 % 10));
+        line[11] = (byte)('0' + (status % 10));
+        line[12] = (byte)' ';
+        output.Advance(13);
+        output.Write(reason);
+        output.Write("\r\n"u8);
+    }
+
+    /// <summary>The usual reason phrase of a status the agent writes itself (an HTTP/2 answer has none); "Status" for others.</summary>
+    public static ReadOnlySpan<byte> ReasonPhrase(int status) => status switch
+    {
+        100 => "Continue"u8,
+        103 => "Early Hints"u8,
+        200 => "OK"u8,
+        201 => "Created"u8,
+        204 => "No Content"u8,
+        301 => "Moved Permanently"u8,
+        302 => "Found"u8,
+        304 => "Not Modified"u8,
+        400 => "Bad Request"u8,
+        401 => "Unauthorized"u8,
+        403 => "Forbidden"u8,
+        404 => "Not Found"u8,
+        500 => "Internal Server Error"u8,
+        502 => "Bad Gateway"u8,
+        503 => "Service Unavailable"u8,
+        _ => "Status"u8,
     };
-
-    /// <summary>RFC 9110 §7.6.1: "the intermediary MUST ... remove any header or trailer field listed in a
-    /// connection option" of the Connection field.</summary>
-    private static bool IsNamedByConnection(Http1Fields fields, ReadOnlySpan<byte> name)
-    {
-        for (int c = fields.IndexOf("connection"u8, 0); c >= 0; c = fields.IndexOf("connection"u8, c + 1))
-        {
-            foreach (ReadOnlySpan<byte> option in new ListElements(fields.Value(c)))
-            {
-                if (Ascii.EqualsIgnoreCase(option, name))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
 
     private static void WriteAscii(IBufferWriter<byte> output, string text)
     {

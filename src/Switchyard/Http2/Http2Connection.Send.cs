@@ -11,7 +11,7 @@ internal sealed partial class Http2Connection
     /// caller's, since the destination checks it against its transport (Kestrel refuses a mismatch with
     /// PROTOCOL_ERROR) — a TLS caller's request delivered over plaintext h2c says http.
     /// </summary>
-    private ReadOnlySpan<byte> TransportScheme => _channel is TlsChannel ? "https"u8 : "http"u8;
+    private ReadOnlySpan<byte> TransportScheme => _channel.IsSecure ? "https"u8 : "http"u8;
 
     private int PeerMaxFrameSize
     {
@@ -212,7 +212,7 @@ internal sealed partial class Http2Connection
         {
             await _writer.CloseAsync().ConfigureAwait(false); // the caller sees the end and closes; our read loop ends
         }
-        catch (Exception e) when (IsConnectionGone(e))
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             // already gone
         }
@@ -250,7 +250,7 @@ internal sealed partial class Http2Connection
                 await _writer.CloseAsync().ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (IsConnectionGone(e))
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             // the peer is gone already
         }

@@ -108,10 +108,6 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     /// <summary>Completes once no stream holds a slot after a GOAWAY either way (draining), or the connection ended.</summary>
     public Task Idle => _idle.Task;
 
-    /// <summary>An error that means the transport under a connection is gone (reported by its read loop, not thrown on).</summary>
-    internal static bool IsConnectionGone(Exception e) =>
-        e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException;
-
     /// <summary>Runs the connection until it ends: preface and SETTINGS, then the read loop. Never throws.</summary>
     public async Task RunAsync()
     {
@@ -160,7 +156,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
             Failure = e.Message;
             await SendGoAwayAsync(e.Code, e.Message).ConfigureAwait(false);
         }
-        catch (Exception e) when (IsConnectionGone(e))
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             Failure ??= e.Message;
         }

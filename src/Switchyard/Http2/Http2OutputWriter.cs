@@ -238,7 +238,7 @@ internal sealed class Http2OutputWriter(Channel channel)
                     target.Exit();
                 }
             }
-            catch (Exception e) when (Http2Connection.IsConnectionGone(e))
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
             {
                 // That connection is gone; its own read loop reports it.
             }

@@ -40,8 +40,11 @@ internal sealed partial class Agent : IAsyncDisposable
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
         Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, () => Settings.AdminToken, id => lookup(id) is { Target: null }, id => RemoveIntercept(id), loggers);
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
-        _handler = new ConnectionHandler(Tracker, new UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry), Routes, Wiretaps,
-            new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(), loggers.CreateLogger("Switchyard.Connection"));
+        var upstreams = new Upstream.UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry);
+        ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
+        var destinations = new DestinationOpener(upstreams, new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(),
+            new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
+        _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
         Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
     }
 

@@ -155,10 +155,7 @@ internal static class BodyTranslation
                     using Http2HeaderList? trailers = stream.TryTakeTrailers();
                     for (int i = 0; trailers is not null && i < trailers.Count; i++)
                     {
-                        output.Write(trailers.Name(i));
-                        output.Write(": "u8);
-                        output.Write(trailers.Value(i));
-                        output.Write("\r\n"u8);
+                        Http1HeadWriter.WriteField(output, trailers.Name(i), trailers.Value(i));
                     }
 
                     output.Write("\r\n"u8);

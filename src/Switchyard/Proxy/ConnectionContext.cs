@@ -40,8 +40,15 @@ internal sealed class ConnectionContext : IResettable
 
     public SslApplicationProtocol Alpn { get; set; }
 
+    /// <summary>What a destination is dialed for, as a value (taken per request or stream).</summary>
+    public Upstream.Caller Caller => new(Id, Settings, Port.Metrics, Terminated, DownstreamIsTls, Sni, Alpn);
+
     public ConnectionEndReason Reason { get; set; }
 
+    /// <summary>
+    /// Why the connection ended, for the end log line. Written once by whoever decides the end (the handler or the
+    /// processor), never used to pass a reason between layers: HTTP/2 streams share the context.
+    /// </summary>
     public string? Detail { get; set; }
 
     public Channel? Downstream { get; set; }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net.Security;
-using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using Switchyard.Config;
@@ -8,6 +7,7 @@ using Switchyard.Detection;
 using Switchyard.Diagnostics;
 using Switchyard.Tls;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
@@ -15,10 +15,13 @@ namespace Switchyard.Proxy;
 /// Takes each accepted connection through the layers: decide raw or terminate, TLS handshake with the caller,
 /// then hand the (decrypted) channel to the processor, and record why the connection ended.
 /// </summary>
-/// <param name="http1Pool">Idle keep-alive HTTP/1 upstream connections, shared by the HTTP/1 path and HTTP/2 streams translated to HTTP/1.1.</param>
-/// <param name="http2Pool">HTTP/2 connections to destinations, shared by HTTP/2 streams and HTTP/1 requests to h2c-only apps.</param>
-internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConnector upstreams, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps,
-    Upstream.ConnectionPool http1Pool, Upstream.Http2ClientPool http2Pool, ILogger logger)
+/// <param name="destinations">
+/// Chooses and opens destinations for both HTTP processors, with the pools they share: idle keep-alive HTTP/1
+/// connections (the HTTP/1 path and HTTP/2 streams translated to HTTP/1.1) and HTTP/2 connections (HTTP/2 streams and
+/// HTTP/1 requests to h2c-only destinations).
+/// </param>
+internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps,
+    DestinationOpener destinations, ILogger logger)
 {
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -26,8 +29,9 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
 
-    private readonly Http1Processor _http1 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings) { Tunnels = upstreams.Tunnels }, logger);
-    private readonly Http2Processor _http2 = new(routes, wiretaps, http1Pool, http2Pool, new Http2Translation(upstreams.InterceptSettings) { Tunnels = upstreams.Tunnels }, logger);
+    private readonly UpstreamConnector _upstreams = destinations.Upstreams;
+    private readonly Http1Processor _http1 = new(routes, wiretaps, destinations);
+    private readonly Http2Processor _http2 = new(routes, wiretaps, destinations, logger);
     private Action<ConnectionContext, byte>? _checkRawFirstByte;
 
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
@@ -107,7 +111,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             // A global intercept takes the whole port at transport level, whatever inspect says: nothing is decrypted.
             port.Metrics.Opened(terminate: false);
             logger.ConnectionOpened(context.Id, context.Remote, settings.Name, "global");
-            return await GlobalInterceptRelay.RunAsync(context, downstream, upstreams, global, logger).ConfigureAwait(false);
+            return await GlobalInterceptRelay.RunAsync(context, downstream, _upstreams, global, logger).ConfigureAwait(false);
         }
 
         bool filtered = portRoutes.HasFilteredRules;
@@ -170,14 +174,14 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
 
         // h2c prior knowledge (RFC 9113 3.3) is served by the HTTP/2 codec, everything else is parsed as HTTP/1.
         IConnectionProcessor plain = await ChooseByFirstBytesAsync(context.Port, downstream).ConfigureAwait(false);
-        return await plain.ProcessAsync(context, downstream, upstreams).ConfigureAwait(false);
+        return await plain.ProcessAsync(context, downstream, _upstreams).ConfigureAwait(false);
     }
 
     /// <summary>Raw path: no waiting for the caller (server-speaks-first protocols work); the first byte is only observed.</summary>
     private Task<ConnectionEndReason> RawAsync(ConnectionContext context, SocketChannel downstream)
     {
         bool known = context.Port.Detector.Protocol.Tls != TlsDetection.Unknown;
-        return OpaqueProcessor.RelayToAppAsync(context, downstream, upstreams, known ? _checkRawFirstByte ??= CheckRawFirstByte : null);
+        return OpaqueProcessor.RelayToAppAsync(context, downstream, _upstreams, known ? _checkRawFirstByte ??= CheckRawFirstByte : null);
     }
 
     /// <summary>
@@ -240,10 +244,9 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
             // h2 (when the port's alpn lists it) is served by the HTTP/2 codec: per-stream routing, and translation
             // to HTTP/1.1 for destinations without h2.
-            bool offerH2 = true;
-            await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, offerH2, verdict), timeout.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, verdict), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
             context.Detail = verdict.Detail ?? UpstreamConnector.Innermost(e);
@@ -280,7 +283,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, UpstreamConne
             processor = OpaqueProcessor.Instance;
         }
 
-        return await processor.ProcessAsync(context, channel, upstreams).ConfigureAwait(false);
+        return await processor.ProcessAsync(context, channel, _upstreams).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 

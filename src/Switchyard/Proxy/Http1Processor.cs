@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Http1;
 using Switchyard.Routing;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
@@ -14,57 +14,15 @@ namespace Switchyard.Proxy;
 /// or app), forwards head and body (streamed, re-framed), then relays the response. Consecutive requests on one
 /// connection may go to different destinations; a route change closes the previous upstream connection.
 /// </summary>
-internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool pool, Upstream.Http2ClientPool h2Pool,
-    Http2Translation translation, ILogger logger) : IConnectionProcessor
+internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, DestinationOpener destinations) : IConnectionProcessor
 {
-    /// <summary>
-    /// Connections are interchangeable only for the same destination and the same TLS identity toward it
-    /// (SNI and ALPN come from the caller).
-    /// </summary>
-    private static string PoolKey(ConnectionContext context, InterceptRule? intercept) =>
-        intercept is null
-            ? $"app|{context.Settings.Name}|{context.AppIdentity}|{context.DownstreamIsTls}|{context.Sni}|{context.Alpn}"
-            : $"target|{intercept.Id}|{intercept.Target}|{context.DownstreamIsTls}|{context.Sni}";
-
-    /// <summary>Counts request body bytes and, when wiretaps want a copy, keeps one (up to the copy limit).</summary>
-    private sealed class RequestBody : IBodyObserver
+    /// <summary>Counts request body bytes and feeds the wiretap copy, when there is one.</summary>
+    private sealed class RequestBody(ConnectionContext context, WiretapCopier? copier) : IBodyObserver
     {
-        private readonly ConnectionContext _context;
-        private ArrayBufferWriter<byte>? _copy;
-
-        private RequestBody(ConnectionContext context, bool copy)
-        {
-            _context = context;
-            _copy = copy ? new ArrayBufferWriter<byte>() : null;
-        }
-
-        public bool TooLarge { get; private set; }
-
-        public ReadOnlyMemory<byte> Copy => _copy?.WrittenMemory ?? default;
-
-        public static RequestBody CountOnly(ConnectionContext context) => new(context, copy: false);
-
-        public static RequestBody ForCopy(ConnectionContext context) => new(context, copy: true);
-
         public void OnData(in ReadOnlySequence<byte> data)
         {
-            _context.AddIn(data.Length);
-            if (_copy is null)
-            {
-                return;
-            }
-
-            if (_copy.WrittenCount + data.Length > Upstream.Wiretaps.MaxBodyCopy)
-            {
-                TooLarge = true;
-                _copy = null;
-                return;
-            }
-
-            foreach (ReadOnlyMemory<byte> segment in data)
-            {
-                _copy.Write(segment.Span);
-            }
+            context.AddIn(data.Length);
+            copier?.OnData(data);
         }
     }
 
@@ -73,31 +31,10 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         public void OnData(in ReadOnlySequence<byte> data) => context.AddOut(data.Length);
     }
 
-    /// <summary>Hands each matching wiretap a copy of the request just forwarded (never waits for a tap).</summary>
-    private void OfferCopies(ConnectionContext context, Http1RequestHead request, RequestBody body, IReadOnlyList<InterceptRule> taps)
-    {
-        if (body.TooLarge)
-        {
-            foreach (InterceptRule tap in taps)
-            {
-                wiretaps.Drop(tap.Id, "body_too_large");
-            }
-
-            return;
-        }
-
-        var bytes = new ArrayBufferWriter<byte>(512 + body.Copy.Length);
-        BodyKind framing = request.BodyKind == BodyKind.None ? BodyKind.None : BodyKind.ContentLength;
-        Http1HeadWriter.WriteRequestHead(bytes, request, framing, body.Copy.Length);
-        bytes.Write(body.Copy.Span);
-        var copy = new Upstream.WiretapCopy(request.Method, bytes.WrittenSpan.ToArray(), context.DownstreamIsTls, context.Sni);
-        foreach (InterceptRule tap in taps)
-        {
-            wiretaps.Offer(tap, copy);
-        }
-    }
-
-    private const string AppDestination = "";
+    /// <summary>The copy of an HTTP/1 request for wiretaps: its head as forwarded, re-framed with Content-Length.</summary>
+    private static WiretapCopier CopierFor(ConnectionContext context, Http1RequestHead request) =>
+        new(request.Method, context, (bytes, length) =>
+            Http1HeadWriter.WriteRequestHead(bytes, request, request.BodyKind == BodyKind.None ? BodyKind.None : BodyKind.ContentLength, length));
 
     public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
     {
@@ -121,30 +58,25 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 catch (Http1ParseException e)
                 {
                     context.Detail = e.Reason;
-                    await WriteErrorAsync(downstream.Output, 400, "Bad Request", $"bad request: {e.Reason}").ConfigureAwait(false);
+                    await WriteErrorAsync(downstream.Output, 400, $"bad request: {e.Reason}").ConfigureAwait(false);
                     return ConnectionEndReason.BadRequest;
                 }
 
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
                 InterceptRule? intercept = decision.Intercept;
-                string destination = intercept?.Id ?? AppDestination;
 
                 if (intercept is not null && !request.IsUpgrade && await TargetSpeaksH2cAsync(context, intercept).ConfigureAwait(false))
                 {
                     // A plaintext developer server that speaks only HTTP/2 (h2c): the request becomes a stream on it.
-                    Http2.Http2Connection? target = await h2Pool.GetAsync(Http2Processor.PoolKey(context, intercept), async () =>
-                    {
-                        (Channel? channel, string? _) = await upstreams.ConnectTargetAsync(context, intercept).ConfigureAwait(false);
-                        return channel is null ? null : new Http2.Http2Connection(channel, isServer: false);
-                    }).ConfigureAwait(false);
+                    (Http2.Http2Connection? target, string? _) = await destinations.OpenH2cAsync(context, intercept).ConfigureAwait(false);
                     if (target is not null)
                     {
                         context.Port.Metrics.Requests.Increment(intercept.Id);
                         (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false);
                         if (intercept.Target is null)
                         {
-                            upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, status,
+                            destinations.Upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, status,
                                 (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                         }
 
@@ -163,14 +95,11 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 if (intercept is null && !context.DownstreamIsTls && context.Port.Detector.Protocol.Http == Detection.HttpDetection.Http2 && !request.IsUpgrade)
                 {
                     // The app speaks only h2c: this request becomes a stream on a pooled HTTP/2 connection.
-                    Http2.Http2Connection? app = await h2Pool.GetAsync(Http2Processor.PoolKey(context, null), async () =>
-                    {
-                        (Channel? channel, ConnectionEndReason _) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-                        return channel is null ? null : new Http2.Http2Connection(channel, isServer: false);
-                    }).ConfigureAwait(false);
+                    (Http2.Http2Connection? app, string? failure) = await destinations.OpenH2cAsync(context, null).ConfigureAwait(false);
                     if (app is null)
                     {
-                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", $"app {context.Settings.App} unavailable: {context.Detail}").ConfigureAwait(false);
+                        context.Detail = failure;
+                        await WriteErrorAsync(downstream.Output, 502, $"app {context.Settings.App} unavailable: {failure}").ConfigureAwait(false);
                         return ConnectionEndReason.AppUnreachable;
                     }
 
@@ -185,25 +114,22 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 // A pooled keep-alive connection when one is idle (no new TCP+TLS handshake), else a fresh one.
-                string poolKey = PoolKey(context, intercept);
-                upstream = pool.TryRent(poolKey);
-                bool reused = upstream is not null;
-                if (upstream is null)
+                Destination destination = destinations.RentHttp1(context, intercept) ?? default;
+                bool reused = destination.Http1 is not null;
+                if (!reused)
                 {
-                    (upstream, destination, string? failure) = await ConnectAsync(context, upstreams, intercept).ConfigureAwait(false);
-                    if (upstream is null)
+                    destination = await destinations.ConnectHttp1Async(context, intercept).ConfigureAwait(false);
+                    if (destination.Failure is { } failure)
                     {
                         context.Detail = failure;
-                        (int status, string reason) = destination == AppDestination ? (502, "Bad Gateway") : (503, "Service Unavailable");
-                        await WriteErrorAsync(downstream.Output, status, reason, failure!).ConfigureAwait(false);
-                        return destination == AppDestination ? ConnectionEndReason.AppUnreachable : ConnectionEndReason.InterceptUnavailable;
+                        await WriteErrorAsync(downstream.Output, destination.FailureStatus, failure).ConfigureAwait(false);
+                        return destination.FailureEnd;
                     }
-
-                    poolKey = destination == (intercept?.Id ?? AppDestination) ? poolKey : PoolKey(context, null); // failed open to the app
                 }
 
+                upstream = destination.Http1!;
                 context.Upstream = upstream;
-                context.Port.Metrics.Requests.Increment(destination == AppDestination ? "app" : destination);
+                context.Port.Metrics.Requests.Increment(destination.MetricLabel);
 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
                 // The head goes out with the first body bytes (one TLS record, one send) unless there is no body
@@ -215,7 +141,8 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 IReadOnlyList<InterceptRule> taps = decision.Wiretaps;
-                RequestBody observer = taps.Count > 0 ? RequestBody.ForCopy(context) : RequestBody.CountOnly(context);
+                WiretapCopier? copier = taps.Count > 0 ? CopierFor(context, request) : null;
+                var observer = new RequestBody(context, copier);
                 // The body flows while the response side listens, so an interim "100 Continue" from the destination
                 // reaches a caller that waits for it before sending its body (Expect: 100-continue).
                 Task requestBody = request.BodyKind == BodyKind.None
@@ -243,14 +170,15 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                             await upstream.DisposeAsync().ConfigureAwait(false);
                             upstream = null;
                             reused = false;
-                            (upstream, destination, string? failure) = await ConnectAsync(context, upstreams, intercept).ConfigureAwait(false);
-                            if (upstream is null)
+                            destination = await destinations.ConnectHttp1Async(context, intercept).ConfigureAwait(false);
+                            if (destination.Failure is { } failure)
                             {
                                 context.Detail = failure;
-                                await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", failure!).ConfigureAwait(false);
+                                await WriteErrorAsync(downstream.Output, 502, failure).ConfigureAwait(false);
                                 return ConnectionEndReason.AppUnreachable;
                             }
 
+                            upstream = destination.Http1!;
                             context.Upstream = upstream;
                             Http1HeadWriter.WriteRequestHead(upstream.Output, request);
                             await upstream.Output.FlushAsync().ConfigureAwait(false);
@@ -258,7 +186,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                         }
 
                         context.Detail = "the destination closed the connection before answering";
-                        await WriteErrorAsync(downstream.Output, 502, "Bad Gateway", context.Detail).ConfigureAwait(false);
+                        await WriteErrorAsync(downstream.Output, 502, context.Detail).ConfigureAwait(false);
                         return ConnectionEndReason.UpstreamReset;
                     }
 
@@ -275,10 +203,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 // The final response is here; the request body must have been forwarded in full before the
                 // response body uses the (shared) chunked decoder and before the connection can be reused.
                 await requestBody.ConfigureAwait(false);
-                if (taps.Count > 0)
-                {
-                    OfferCopies(context, request, observer, taps);
-                }
+                copier?.Offer(wiretaps, taps);
 
                 if (response.IsSwitchingProtocols)
                 {
@@ -295,9 +220,9 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
-                if (intercept is { Target: null } && destination == intercept.Id)
+                if (intercept is { Target: null } && destination.Id == intercept.Id)
                 {
-                    upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, response.StatusCode,
+                    destinations.Upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, response.StatusCode,
                         (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
 
@@ -305,7 +230,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 // any caller), whatever this caller does next.
                 if (response.KeepAlive && response.BodyKind != BodyKind.UntilClose)
                 {
-                    pool.Return(poolKey, upstream);
+                    destinations.Http1Pool.Return(destination.PoolKey, upstream);
                 }
                 else
                 {
@@ -343,37 +268,14 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
     /// <summary>A plaintext delivery to a target that answers the h2c preface (or is configured delivery.http http2).</summary>
     private async ValueTask<bool> TargetSpeaksH2cAsync(ConnectionContext context, InterceptRule intercept)
     {
-        Config.InterceptSettings? settings = translation.Intercepts(intercept.Id);
+        Config.InterceptSettings? settings = destinations.Translation.Intercepts(intercept.Id);
         bool plaintext = (settings?.Plaintext ?? false) || !context.DownstreamIsTls;
         if (!plaintext || settings?.DeliveryHttp == Config.HttpMode.Http1)
         {
             return false;
         }
 
-        return await translation.SpeaksH2cAsync(intercept).ConfigureAwait(false);
-    }
-
-    private async Task<(Channel? Channel, string Destination, string? Failure)> ConnectAsync(ConnectionContext context, UpstreamConnector upstreams, InterceptRule? intercept)
-    {
-        if (intercept is not null)
-        {
-            (Channel? target, string? failure) = await upstreams.ConnectTargetAsync(context, intercept).ConfigureAwait(false);
-            if (target is not null)
-            {
-                return (target, intercept.Id, null);
-            }
-
-            if (!intercept.FailOpen)
-            {
-                return (null, intercept.Id, $"intercept {intercept.Id}: target {intercept.Target} unavailable: {failure}");
-            }
-
-            context.Port.Metrics.FailOpen.Increment(intercept.Id);
-            logger.InterceptFailedOpen(context.Id, context.Settings.Name, intercept.Id, intercept.Target ?? "-", failure ?? "?");
-        }
-
-        (Channel? app, ConnectionEndReason _) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-        return app is null ? (null, AppDestination, $"app {context.Settings.App} unavailable: {context.Detail}") : (app, AppDestination, null);
+        return await destinations.Translation.SpeaksH2cAsync(intercept).ConfigureAwait(false);
     }
 
     private static async ValueTask<bool> ReadRequestHeadAsync(PipeReader input, Http1RequestHead head, Http1Limits? limits) =>
@@ -388,10 +290,13 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method)).ConfigureAwait(false) == HeadRead.Read;
 
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
-    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string reason, string message)
+    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
     {
         byte[] body = Encoding.UTF8.GetBytes(message.ReplaceLineEndings(" ") + "\n");
-        output.Write(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
+        Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
+        Http1HeadWriter.WriteField(output, "Content-Type"u8, "text/plain; charset=utf-8"u8);
+        Http1HeadWriter.WriteFraming(output, BodyKind.ContentLength, body.Length);
+        Http1HeadWriter.WriteEnd(output, connectionClose: true);
         output.Write(body);
         await output.FlushAsync().ConfigureAwait(false);
     }

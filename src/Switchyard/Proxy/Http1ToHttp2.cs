@@ -38,8 +38,10 @@ internal static class Http1ToHttp2
             }
 
             ReadOnlySpan<byte> lowerName = lower[..n];
-            if (lowerName.SequenceEqual("host"u8) || Http2Validation.IsConnectionSpecific(lowerName) || lowerName.SequenceEqual("expect"u8)
-                || lowerName.SequenceEqual("http2-settings"u8) || (lowerName.SequenceEqual("te"u8) && !request.Value(i).SequenceEqual("trailers"u8)))
+            bool keep = lowerName.SequenceEqual("te"u8)
+                ? request.Value(i).SequenceEqual("trailers"u8) // RFC 9113 8.2.2: the one TE an HTTP/2 request may carry
+                : !HopByHop.IsDropped(request.Headers, lowerName) && !lowerName.SequenceEqual("host"u8) && !lowerName.SequenceEqual("expect"u8);
+            if (!keep)
             {
                 continue;
             }
@@ -60,7 +62,7 @@ internal static class Http1ToHttp2
                 {
                     if (status == 100 || status == 103)
                     {
-                        WriteHead(downstream.Output, response, status, framing: BodyKind.None, contentLength: 0, keepAlive: true);
+                        WriteHead(downstream.Output, response, status, framing: BodyKind.None, keepAlive: true);
                         await downstream.Output.FlushAsync().ConfigureAwait(false);
                     }
 
@@ -78,7 +80,7 @@ internal static class Http1ToHttp2
                 long length = ContentLength(response);
                 BodyKind framing = bodiless && length < 0 ? BodyKind.None : length >= 0 ? BodyKind.ContentLength : BodyKind.Chunked;
                 bool keepAlive = request.KeepAlive;
-                WriteHead(downstream.Output, response, status, framing, length, keepAlive);
+                WriteHead(downstream.Output, response, status, framing, keepAlive);
                 if (response.EndStream || request.IsHead || status is 204 or 304)
                 {
                     await downstream.Output.FlushAsync().ConfigureAwait(false);
@@ -121,9 +123,13 @@ internal static class Http1ToHttp2
     private static long ContentLength(Http2HeaderList response) =>
         response.TryGet("content-length"u8, out ReadOnlySpan<byte> v) && System.Buffers.Text.Utf8Parser.TryParse(v, out long n, out int used) && used == v.Length ? n : -1;
 
-    private static void WriteHead(PipeWriter output, Http2HeaderList response, int status, BodyKind framing, long contentLength, bool keepAlive)
+    /// <summary>
+    /// The HTTP/1.1 head of an HTTP/2 answer: the fields as they came (an HTTP/2 response carries no connection-specific
+    /// one), content-length kept only when it frames the body, else chunked.
+    /// </summary>
+    private static void WriteHead(PipeWriter output, Http2HeaderList response, int status, BodyKind framing, bool keepAlive)
     {
-        output.Write(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {ReasonPhrase(status)}\r\n"));
+        Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
         for (int i = 0; i < response.Count; i++)
         {
             ReadOnlySpan<byte> name = response.Name(i);
@@ -132,43 +138,14 @@ internal static class Http1ToHttp2
                 continue;
             }
 
-            output.Write(name);
-            output.Write(": "u8);
-            output.Write(response.Value(i));
-            output.Write("\r\n"u8);
+            Http1HeadWriter.WriteField(output, name, response.Value(i));
         }
 
         if (framing == BodyKind.Chunked)
         {
-            output.Write("Transfer-Encoding: chunked\r\n"u8);
+            Http1HeadWriter.WriteFraming(output, BodyKind.Chunked, 0);
         }
 
-        _ = contentLength;
-        if (!keepAlive && status >= 200)
-        {
-            output.Write("Connection: close\r\n"u8);
-        }
-
-        output.Write("\r\n"u8);
+        Http1HeadWriter.WriteEnd(output, connectionClose: !keepAlive && status >= 200);
     }
-
-    private static string ReasonPhrase(int status) => status switch
-    {
-        100 => "Continue",
-        103 => "Early Hints",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
-    };
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Security;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
@@ -9,6 +8,7 @@ using Switchyard.Http2;
 using Switchyard.Http2.Hpack;
 using Switchyard.Routing;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
@@ -18,11 +18,8 @@ namespace Switchyard.Proxy;
 /// pooled HTTP/2 connection of that destination (headers re-encoded by that connection's HPACK encoder, stream ids
 /// its own), or translated to HTTP/1.1 when the destination speaks only that.
 /// </summary>
-internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, Upstream.ConnectionPool http1Pool, Upstream.Http2ClientPool http2Pool,
-    Http2Translation translation, ILogger logger) : IConnectionProcessor
+internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps wiretaps, DestinationOpener destinations, ILogger logger) : IConnectionProcessor
 {
-    private const string AppDestination = "";
-
     public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
     {
         var streams = new List<Task>();
@@ -76,25 +73,25 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             var view = new Http2RequestView(request);
             RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
             InterceptRule? intercept = decision.Intercept;
-            WiretapCopier? copier = decision.Wiretaps.Count > 0 ? new WiretapCopier(view.Method, request, context) : null;
+            WiretapCopier? copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request) : null;
 
             for (int attempt = 0; ; attempt++)
             {
-                Destination destination = await OpenAsync(context, intercept, upstreams).ConfigureAwait(false);
+                Destination destination = await destinations.OpenForHttp2Async(context, intercept).ConfigureAwait(false);
                 if (destination.Failure is not null)
                 {
-                    context.Detail = destination.Failure;
-                    await RespondErrorAsync(down, stream, destination.Id == AppDestination ? 502 : 503, destination.Failure).ConfigureAwait(false);
+                    context.Detail = destination.Failure; // for the end log only; this stream answers with its own reason
+                    await RespondErrorAsync(down, stream, destination.FailureStatus, destination.Failure).ConfigureAwait(false);
                     return;
                 }
 
-                context.Port.Metrics.Requests.Increment(destination.Id == AppDestination ? "app" : destination.Id);
+                context.Port.Metrics.Requests.Increment(destination.MetricLabel);
                 try
                 {
                     long started = System.Diagnostics.Stopwatch.GetTimestamp();
                     int status = destination.Http2 is not null
                         ? await RelayHttp2Async(down, stream, request, requestEnded, destination.Http2, context, copier).ConfigureAwait(false)
-                        : await translation.RelayHttp1Async(down, stream, request, requestEnded, destination.Http1!, destination.PoolKey, http1Pool, context, copier).ConfigureAwait(false);
+                        : await destinations.Translation.RelayHttp1Async(down, stream, request, requestEnded, destination.Http1!, destination.PoolKey, destinations.Http1Pool, context, copier).ConfigureAwait(false);
                     if (intercept is { Target: null } && destination.Id == intercept.Id)
                     {
                         upstreams.Tunnels?.Delivered(intercept.Id, view.Method, request.GetString(":path"u8) ?? "/", status,
@@ -113,7 +110,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
             copier?.Offer(wiretaps, decision.Wiretaps);
         }
-        catch (Exception e) when (e is Http2StreamResetException or IOException or Http1ParseException or InvalidOperationException or OperationCanceledException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is Http2StreamResetException or Http1ParseException || ConnectionErrors.IsExpected(e))
         {
             // One stream failed (caller or destination reset it, the destination broke): the others go on.
             Http2ErrorCode code = e is Http2StreamResetException r && stream.ResetError is null ? r.Code : Http2ErrorCode.Cancel;
@@ -130,120 +127,20 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         }
     }
 
-    private readonly record struct Destination(string Id, Http2Connection? Http2, Channel? Http1, string PoolKey, string? Failure);
-
-    internal static string PoolKey(ConnectionContext context, InterceptRule? intercept) =>
-        intercept is null
-            ? $"h2|app|{context.Settings.Name}|{context.AppIdentity}|{context.DownstreamIsTls}|{context.Sni}"
-            : $"h2|target|{intercept.Id}|{intercept.Target}|{context.DownstreamIsTls}|{context.Sni}";
-
-    /// <summary>The chosen destination's pooled HTTP/2 connection, or an HTTP/1 connection to translate to; fails open like HTTP/1.</summary>
-    private async Task<Destination> OpenAsync(ConnectionContext context, InterceptRule? intercept, UpstreamConnector upstreams)
+    /// <summary>The copy of an HTTP/2 request for wiretaps, as HTTP/1.1 bytes (the form taps receive).</summary>
+    private static WiretapCopier CopierFor(ConnectionContext context, string method, Http2HeaderList request)
     {
-        if (intercept is not null)
+        byte[] head = Http2Translation.RequestHeadBytes(request, contentLength: -1);
+        return new WiretapCopier(method, context, (bytes, length) =>
         {
-            string key = PoolKey(context, intercept);
-            (Http2Connection? h2, Channel? h1, string? failure) = await GetAsync(key, () => DialTargetAsync(context, intercept, upstreams)).ConfigureAwait(false);
-            if (failure is null)
+            bytes.Write(head.AsSpan(0, head.Length - 2)); // without the blank line
+            if (length > 0 || method is "POST" or "PUT" or "PATCH")
             {
-                return new Destination(intercept.Id, h2, h1, key, null);
+                Http1HeadWriter.WriteFraming(bytes, BodyKind.ContentLength, length);
             }
 
-            if (!intercept.FailOpen)
-            {
-                return new Destination(intercept.Id, null, null, key, $"intercept {intercept.Id}: target {intercept.Target} unavailable: {failure}");
-            }
-
-            context.Port.Metrics.FailOpen.Increment(intercept.Id);
-            logger.InterceptFailedOpen(context.Id, context.Settings.Name, intercept.Id, intercept.Target ?? "-", failure);
-        }
-
-        string appKey = PoolKey(context, null);
-        (Http2Connection? app, Channel? app1, string? appFailure) = await GetAsync(appKey, () => DialAppAsync(context, upstreams)).ConfigureAwait(false);
-        return appFailure is null
-            ? new Destination(AppDestination, app, app1, appKey, null)
-            : new Destination(AppDestination, null, null, appKey, $"app {context.Settings.App} unavailable: {appFailure}");
-    }
-
-    private async Task<(Http2Connection? H2, Channel? H1, string? Failure)> GetAsync(string key, Func<Task<(Channel? Channel, bool H2, string? Failure)>> dial)
-    {
-        if (http2Pool.Http1Only.ContainsKey(key))
-        {
-            Channel? pooled = http1Pool.TryRent(key);
-            if (pooled is not null)
-            {
-                return (null, pooled, null);
-            }
-
-            (Channel? fresh, bool _, string? failure) = await dial().ConfigureAwait(false);
-            return (null, fresh, fresh is null ? failure ?? "unreachable" : null);
-        }
-
-        Channel? http1 = null;
-        string? dialFailure = null;
-        Http2Connection? h2 = await http2Pool.GetAsync(key, async () =>
-        {
-            (Channel? channel, bool isH2, string? failure) = await dial().ConfigureAwait(false);
-            if (channel is null)
-            {
-                dialFailure = failure ?? "unreachable";
-                return null;
-            }
-
-            if (!isH2)
-            {
-                http2Pool.Http1Only[key] = true;
-                http1 = channel;
-                return null;
-            }
-
-            return new Http2Connection(channel, isServer: false);
-        }).ConfigureAwait(false);
-        if (h2 is not null)
-        {
-            return (h2, null, null);
-        }
-
-        if (http1 is not null)
-        {
-            return (null, http1, null);
-        }
-
-        if (dialFailure is null && http2Pool.Http1Only.ContainsKey(key))
-        {
-            // Another stream's dial found out the destination speaks HTTP/1.1 only.
-            return await GetAsync(key, dial).ConfigureAwait(false);
-        }
-
-        return (null, null, dialFailure ?? "unreachable");
-    }
-
-    private async Task<(Channel?, bool, string?)> DialAppAsync(ConnectionContext context, UpstreamConnector upstreams)
-    {
-        (Channel? channel, ConnectionEndReason _) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-        if (channel is null)
-        {
-            return (null, false, context.Detail);
-        }
-
-        bool h2 = channel is TlsChannel tls
-            ? tls.Ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2
-            : context.Port.Detector.Protocol.Http == Detection.HttpDetection.Http2;
-        return (channel, h2, null);
-    }
-
-    private async Task<(Channel?, bool, string?)> DialTargetAsync(ConnectionContext context, InterceptRule intercept, UpstreamConnector upstreams)
-    {
-        (Channel? channel, string? failure) = await upstreams.ConnectTargetAsync(context, intercept, offerH2: true).ConfigureAwait(false);
-        if (channel is null)
-        {
-            return (null, false, failure);
-        }
-
-        bool h2 = channel is TlsChannel tls
-            ? tls.Ssl.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2
-            : await translation.SpeaksH2cAsync(intercept).ConfigureAwait(false);
-        return (channel, h2, null);
+            Http1HeadWriter.WriteEnd(bytes, connectionClose: false);
+        });
     }
 
     /// <summary>HTTP/2 to HTTP/2: one stream on the destination's connection; both directions pumped with both windows.</summary>
@@ -357,61 +254,5 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         headers.Add("content-length"u8, Encoding.ASCII.GetBytes(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         await down.SendHeadersAsync(stream, headers, endStream: false).ConfigureAwait(false);
         await down.SendDataAsync(stream, new ReadOnlySequence<byte>(body), endStream: true).ConfigureAwait(false);
-    }
-}
-
-/// <summary>Collects a copy of one HTTP/2 request (as HTTP/1.1 bytes, the form taps receive) for the matching wiretaps.</summary>
-internal sealed class WiretapCopier(string method, Http2HeaderList request, ConnectionContext context)
-{
-    private readonly byte[] _head = Http2Translation.RequestHeadBytes(request, contentLength: -1);
-    private ArrayBufferWriter<byte>? _body = new();
-    private bool _tooLarge;
-
-    public void OnData(in ReadOnlySequence<byte> data)
-    {
-        if (_body is null)
-        {
-            return;
-        }
-
-        if (_body.WrittenCount + data.Length > Upstream.Wiretaps.MaxBodyCopy)
-        {
-            _tooLarge = true;
-            _body = null;
-            return;
-        }
-
-        foreach (ReadOnlyMemory<byte> segment in data)
-        {
-            _body.Write(segment.Span);
-        }
-    }
-
-    public void Offer(Upstream.Wiretaps taps, IReadOnlyList<InterceptRule> rules)
-    {
-        if (_tooLarge || _body is null)
-        {
-            foreach (InterceptRule tap in rules)
-            {
-                taps.Drop(tap.Id, "body_too_large");
-            }
-
-            return;
-        }
-
-        var bytes = new ArrayBufferWriter<byte>(_head.Length + 32 + _body.WrittenCount);
-        bytes.Write(_head.AsSpan(0, _head.Length - 2)); // without the blank line
-        if (_body.WrittenCount > 0 || method is "POST" or "PUT" or "PATCH")
-        {
-            bytes.Write(Encoding.ASCII.GetBytes($"Content-Length: {_body.WrittenCount}\r\n"));
-        }
-
-        bytes.Write("\r\n"u8);
-        bytes.Write(_body.WrittenSpan);
-        var copy = new Upstream.WiretapCopy(method, bytes.WrittenSpan.ToArray(), context.DownstreamIsTls, context.Sni);
-        foreach (InterceptRule tap in rules)
-        {
-            taps.Offer(tap, copy);
-        }
     }
 }

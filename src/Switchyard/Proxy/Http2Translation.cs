@@ -6,6 +6,7 @@ using Switchyard.Http1;
 using Switchyard.Http2;
 using Switchyard.Routing;
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
@@ -37,23 +38,17 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
         var head = new ArrayBufferWriter<byte>(256 + request.Size);
         request.TryGet(":method"u8, out ReadOnlySpan<byte> method);
         request.TryGet(":path"u8, out ReadOnlySpan<byte> path);
-        head.Write(method);
-        head.Write(" "u8);
-        head.Write(path.IsEmpty ? "/"u8 : path);
-        head.Write(" HTTP/1.1\r\n"u8);
+        Http1HeadWriter.WriteRequestLine(head, method, path.IsEmpty ? "/"u8 : path);
         if (request.IndexOf("host"u8) < 0 && request.TryGet(":authority"u8, out ReadOnlySpan<byte> authority))
         {
-            head.Write("Host: "u8);
-            head.Write(authority);
-            head.Write("\r\n"u8);
+            Http1HeadWriter.WriteField(head, "Host"u8, authority);
         }
 
         bool cookieWritten = false;
         for (int i = 0; i < request.Count; i++)
         {
             ReadOnlySpan<byte> name = request.Name(i);
-            if (name[0] == (byte)':' || name.SequenceEqual("te"u8) || Http2Validation.IsConnectionSpecific(name)
-                || (framing != Framing.ContentLength && name.SequenceEqual("content-length"u8)))
+            if (name[0] == (byte)':' || HopByHop.IsHopByHop(name) || (framing != Framing.ContentLength && name.SequenceEqual("content-length"u8)))
             {
                 continue;
             }
@@ -84,18 +79,15 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 continue;
             }
 
-            head.Write(name);
-            head.Write(": "u8);
-            head.Write(request.Value(i));
-            head.Write("\r\n"u8);
+            Http1HeadWriter.WriteField(head, name, request.Value(i));
         }
 
         if (framing == Framing.Chunked)
         {
-            head.Write("Transfer-Encoding: chunked\r\n"u8);
+            Http1HeadWriter.WriteFraming(head, BodyKind.Chunked, 0);
         }
 
-        head.Write("\r\n"u8);
+        Http1HeadWriter.WriteEnd(head, connectionClose: false);
         return head.WrittenSpan.ToArray();
     }
 
@@ -164,7 +156,7 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 probe.Input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             return false;
         }
@@ -227,10 +219,6 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
                 using ChunkedDecoder? chunked = response.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
                 await BodyTranslation.Http1ToHttp2Async(upstream.Input, response.BodyKind, response.ContentLength, chunked, down, stream, context, isRequest: false).ConfigureAwait(false);
             }
-            else if (response.BodyKind == BodyKind.ContentLength)
-            {
-                // nothing to read
-            }
 
             if (!body.IsCompleted)
             {
@@ -285,29 +273,12 @@ internal sealed class Http2Translation(Func<string, Config.InterceptSettings?> i
 
             int n = Ascii.ToLower(name, lower, out int written) == System.Buffers.OperationStatus.Done ? written : 0;
             ReadOnlySpan<byte> lowerName = lower[..n];
-            if (n == 0 || Http2Validation.IsConnectionSpecific(lowerName) || (response is not null && NamedInConnection(response, lowerName)))
+            if (n == 0 || HopByHop.IsHopByHop(lowerName) || (response is not null && HopByHop.IsNamedByConnection(response.Headers, lowerName)))
             {
                 continue;
             }
 
             headers.Add(lowerName, fields.Value(i));
         }
-    }
-
-    /// <summary>Fields listed in the Connection header are hop-by-hop too (RFC 9110 7.6.1).</summary>
-    private static bool NamedInConnection(Http1ResponseHead response, ReadOnlySpan<byte> lowerName)
-    {
-        for (int i = response.Headers.IndexOf("connection"u8, 0); i >= 0; i = response.Headers.IndexOf("connection"u8, i + 1))
-        {
-            foreach (Range token in response.Headers.Value(i).Split((byte)','))
-            {
-                if (Ascii.EqualsIgnoreCase(response.Headers.Value(i)[token].Trim((byte)' '), lowerName))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 }

@@ -1,4 +1,5 @@
 using Switchyard.Transport;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
@@ -33,13 +34,18 @@ internal sealed class OpaqueProcessor : IConnectionProcessor
         return await RelayToAppAsync(context, downstream, upstreams, firstByte: null).ConfigureAwait(false);
     }
 
+    /// <summary>How a connection ends when its app could not be reached.</summary>
+    internal static ConnectionEndReason EndReasonOf(ConnectFailure failure) =>
+        failure == ConnectFailure.TlsFailed ? ConnectionEndReason.UpstreamTlsFailed : ConnectionEndReason.AppUnreachable;
+
     /// <summary>Dials the app for this caller and relays both ways until the connection ends (raw and opaque paths).</summary>
     internal static async Task<ConnectionEndReason> RelayToAppAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams, Action<ConnectionContext, byte>? firstByte)
     {
-        (Channel? upstream, ConnectionEndReason failure) = await upstreams.ConnectAppAsync(context).ConfigureAwait(false);
-        if (upstream is null)
+        ConnectResult app = await upstreams.ConnectAppAsync(context.Caller).ConfigureAwait(false);
+        if (app.Channel is not { } upstream)
         {
-            return failure;
+            context.Detail = app.Reason;
+            return EndReasonOf(app.Failure);
         }
 
         await using (upstream.ConfigureAwait(false))

@@ -140,7 +140,7 @@ internal static class Relay
         throw new ArgumentException("empty sequence", nameof(buffer));
     }
 
+    /// <summary>An expected connection error, or a failed TLS handshake (the caller's or a destination's).</summary>
     internal static bool IsConnectionError(Exception e) =>
-        e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException
-            or OperationCanceledException or System.Security.Authentication.AuthenticationException;
+        e is System.Security.Authentication.AuthenticationException || ConnectionErrors.IsExpected(e);
 }

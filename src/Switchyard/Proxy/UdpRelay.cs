@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
+using Switchyard.Transport;
 
 namespace Switchyard.Proxy;
 
@@ -97,7 +98,7 @@ internal sealed class UdpRelay : IDisposable
                 await session.Upstream.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                 session.Touch();
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
             {
                 // The destination refused (ICMP) or the session just expired: the datagram is lost, as UDP allows.
             }
@@ -163,7 +164,7 @@ internal sealed class UdpRelay : IDisposable
             {
                 continue; // ICMP port unreachable from the destination: nothing to answer yet
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
             {
                 return;
             }

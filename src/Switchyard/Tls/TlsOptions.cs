@@ -33,20 +33,17 @@ internal static class TlsOptions
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        //CHACHA1
-        //CHACHA2
+        TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
     ]);
 
-    /// <param name="offerH2">
-    /// False while bytes are forwarded opaquely to an app not known to speak h2: the caller must not pick a
-    /// protocol the app cannot answer (an app without ALPN speaks HTTP/1.1, RFC 7301 §3.1).
-    /// </param>
-    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, bool offerH2, HandshakeVerdict verdict)
+    /// <summary>The caller's side: the port's certificate and ALPN list (h2 included when listed: the HTTP/2 codec serves it).</summary>
+    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, HandshakeVerdict verdict)
     {
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
-            ApplicationProtocols = offerH2 ? tls.Alpn : tls.AlpnWithoutH2,
+            ApplicationProtocols = tls.Alpn,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
             AllowRenegotiation = false,
         };

@@ -13,6 +13,18 @@ public abstract class Channel : IAsyncDisposable
 
     public abstract PipeWriter Output { get; }
 
+    /// <summary>Whether the bytes travel encrypted (TLS) underneath; the codecs use it for the request scheme.</summary>
+    public virtual bool IsSecure => false;
+
+    /// <summary>The protocol agreed with the peer by ALPN; <see cref="AlpnProtocol.None"/> for plaintext or no agreement.</summary>
+    public virtual AlpnProtocol NegotiatedProtocol => AlpnProtocol.None;
+
+    /// <summary>
+    /// The connection as a Stream, for a TLS layer on top of it (SslStream): by default a stream over the pipes.
+    /// Use either the stream or the pipes, not both.
+    /// </summary>
+    public virtual Stream AsStream() => new DuplexPipeStream(Input, Output);
+
     /// <summary>
     /// Ends the sending direction (TLS close_notify and/or TCP FIN) after flushing; receiving goes on.
     /// This is how a half-close travels through the proxy.

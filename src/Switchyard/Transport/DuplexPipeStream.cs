@@ -4,14 +4,20 @@ using System.IO.Pipelines;
 namespace Switchyard.Transport;
 
 /// <summary>
-/// A socket's pipes as a Stream, for SslStream. Async-only (the proxy never blocks a thread on I/O) and
+/// A channel's pipes as a Stream, for SslStream (a socket whose pipes were already read, a tunnel connection,
+/// any <see cref="Channel"/> by default). Async-only (the proxy never blocks a thread on I/O) and
 /// supports zero-byte reads: SslStream issues one while a connection is idle, so an idle TLS connection
 /// holds no read buffer until bytes arrive (this is what keeps thousands of idle connections cheap).
 /// </summary>
-internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
+internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : Stream
 {
-    private readonly PipeReader _input = pipe.Input;
-    private readonly PipeWriter _output = pipe.Output;
+    private readonly PipeReader _input = input;
+    private readonly PipeWriter _output = output;
+
+    public DuplexPipeStream(IDuplexPipe pipe)
+        : this(pipe.Input, pipe.Output)
+    {
+    }
 
     public override bool CanRead => true;
 

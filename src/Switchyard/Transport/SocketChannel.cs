@@ -98,7 +98,7 @@ public sealed class SocketChannel : Channel
     /// reads pass through, so an idle TLS connection holds no buffer), else a stream over the pipes (a tunnel
     /// connection whose hello was read through them).
     /// </summary>
-    public Stream AsStream()
+    public override Stream AsStream()
     {
         lock (_gate)
         {

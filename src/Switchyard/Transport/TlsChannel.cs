@@ -3,8 +3,11 @@ using System.Net.Security;
 
 namespace Switchyard.Transport;
 
-/// <summary>The decrypted side of a TLS connection (SslStream over a <see cref="SocketChannel"/>) as pipes.</summary>
-public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
+/// <summary>
+/// The decrypted side of a TLS connection as pipes: SslStream over the <see cref="Channel.AsStream"/> of the channel
+/// underneath (a TCP connection, or a reverse tunnel connection).
+/// </summary>
+public sealed class TlsChannel(SslStream ssl, Channel transport) : Channel
 {
     private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true);
     private static readonly StreamPipeWriterOptions WriterOptions = new(minimumBufferSize: 16 * 1024, leaveOpen: true);
@@ -14,7 +17,11 @@ public sealed class TlsChannel(SslStream ssl, SocketChannel transport) : Channel
 
     public SslStream Ssl { get; } = ssl;
 
-    public SocketChannel Transport { get; } = transport;
+    public Channel Transport { get; } = transport;
+
+    public override bool IsSecure => true;
+
+    public override AlpnProtocol NegotiatedProtocol => AlpnProtocols.From(Ssl.NegotiatedApplicationProtocol);
 
     public override PipeReader Input => _input;
 

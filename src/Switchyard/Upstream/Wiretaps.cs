@@ -1,10 +1,8 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Switchyard.Diagnostics;
 using Switchyard.Http1;
-using Switchyard.Proxy;
 using Switchyard.Routing;
 using Switchyard.Transport;
 
@@ -112,7 +110,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                     connection = null;
                 }
             }
-            catch (Exception e) when (e is IOException or Http1ParseException or InvalidOperationException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is Http1ParseException || ConnectionErrors.IsExpected(e))
             {
                 Drop(tap.Id, "tap_error");
                 logger.WiretapFailed(tap.Id, tap.Target ?? "-", e.Message);

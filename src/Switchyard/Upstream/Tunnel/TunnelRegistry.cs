@@ -227,7 +227,7 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
         {
             return $"silent for {ControlIdleTimeout.TotalSeconds:0} s";
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             return e.Message;
         }
@@ -266,7 +266,7 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
                 await output.FlushAsync(lost).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             // The control connection is gone; the read loop reports why.
         }

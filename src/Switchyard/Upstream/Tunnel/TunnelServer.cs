@@ -42,7 +42,7 @@ internal sealed class TunnelServer(IPEndPoint endPoint, Func<string?> token, Tun
         {
             (hello, error) = await ReadHelloAsync(channel.Input).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             await channel.DisposeAsync().ConfigureAwait(false);
             return;
@@ -66,7 +66,7 @@ internal sealed class TunnelServer(IPEndPoint endPoint, Func<string?> token, Tun
             channel.Output.Write(TunnelHello.Ok);
             await channel.Output.FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
             await channel.DisposeAsync().ConfigureAwait(false);
             return;
@@ -122,7 +122,7 @@ internal sealed class TunnelServer(IPEndPoint endPoint, Func<string?> token, Tun
             channel.Output.Write(TunnelHello.Error(reason));
             await channel.CloseOutputAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
         }
         finally

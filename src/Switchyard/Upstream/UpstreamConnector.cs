@@ -1,30 +1,61 @@
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using Microsoft.Extensions.Logging;
-using Switchyard.Detection;
 using Switchyard.Diagnostics;
 using Switchyard.Tls;
 using Switchyard.Transport;
 
-namespace Switchyard.Proxy;
+namespace Switchyard.Upstream;
 
-/// <summary>Opens connections to destinations: the app (plain or re-encrypted per upstreamTls).</summary>
-internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger, Upstream.Tunnel.TunnelRegistry? tunnels = null)
+/// <summary>
+/// What a destination is dialed for: the caller's connection as the delivery sees it (its port, whether it was
+/// decrypted here, SNI and ALPN to repeat toward the destination). A value: concurrent exchanges of one connection
+/// each carry their own.
+/// </summary>
+/// <param name="Terminated">The caller's bytes were decrypted here (TLS port, terminate path).</param>
+/// <param name="Tls">The caller used TLS.</param>
+internal readonly record struct Caller(long ConnectionId, Config.PortSettings Port, PortMetrics Metrics, bool Terminated, bool Tls, string? Sni, SslApplicationProtocol Alpn);
+
+/// <summary>Why a connection to a destination could not be opened.</summary>
+internal enum ConnectFailure : byte
+{
+    None,
+
+    /// <summary>TCP connect refused, timed out or not routable; no target address; no tunnel connection.</summary>
+    Unreachable,
+
+    /// <summary>The TLS handshake toward the destination failed.</summary>
+    TlsFailed,
+}
+
+/// <summary>
+/// The outcome of one dial: the channel, or the failure and its reason. Returned, never stored on the connection:
+/// HTTP/2 streams of one caller dial concurrently and each keeps its own reason.
+/// </summary>
+internal readonly record struct ConnectResult(Channel? Channel, ConnectFailure Failure, string? Reason)
+{
+    public static ConnectResult Connected(Channel channel) => new(channel, ConnectFailure.None, null);
+
+    public static ConnectResult Failed(ConnectFailure failure, string reason) => new(null, failure, reason);
+}
+
+/// <summary>Opens connections to destinations: the app (plain or re-encrypted per upstreamTls) and intercept targets.</summary>
+internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> intercepts, ILogger logger, Tunnel.TunnelRegistry? tunnels = null)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The live settings of an intercept (delivery options), by id.</summary>
     public Func<string, Config.InterceptSettings?> InterceptSettings => intercepts;
 
     /// <summary>The developers connected through the tunnel (null when tunnel.listen is not set).</summary>
-    public Upstream.Tunnel.TunnelRegistry? Tunnels => tunnels;
-    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    public Tunnel.TunnelRegistry? Tunnels => tunnels;
 
-    /// <summary>A connection to the app for this caller, or null and the reason (already logged and counted).</summary>
-    public async Task<(Channel? Channel, ConnectionEndReason Failure)> ConnectAppAsync(ConnectionContext context)
+    /// <summary>A connection to the app for this caller, or the failure and its reason (already logged and counted).</summary>
+    public async Task<ConnectResult> ConnectAppAsync(Caller caller)
     {
-        Config.PortSettings port = context.Settings;
+        Config.PortSettings port = caller.Port;
         SocketChannel socket;
         try
         {
@@ -33,37 +64,35 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         catch (Exception e) when (e is SocketException or TimeoutException)
         {
             string reason = e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message;
-            logger.AppUnreachable(context.Id, port.Name, port.App, reason);
-            context.Detail = reason;
-            return (null, ConnectionEndReason.AppUnreachable);
+            logger.AppUnreachable(caller.ConnectionId, port.Name, port.App, reason);
+            return ConnectResult.Failed(ConnectFailure.Unreachable, reason);
         }
 
         // Re-encrypt when the caller's bytes were decrypted here (TLS port) - the app expects TLS on its port.
-        bool appIsTls = context.Terminated && context.DownstreamIsTls;
+        bool appIsTls = caller.Terminated && caller.Tls;
         if (!appIsTls)
         {
-            return (socket, ConnectionEndReason.Completed);
+            return ConnectResult.Connected(socket);
         }
 
         var verdict = new HandshakeVerdict();
-        string targetHost = port.UpstreamTls?.ServerName ?? context.Sni ?? port.AppHost;
+        string targetHost = port.UpstreamTls?.ServerName ?? caller.Sni ?? port.AppHost;
         var ssl = new SslStream(socket.AsStream(), leaveInnerStreamOpen: true);
         try
         {
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
-            await ssl.AuthenticateAsClientAsync(TlsOptions.Client(port.UpstreamTls, targetHost, context.Alpn, verdict), timeout.Token).ConfigureAwait(false);
-            return (new TlsChannel(ssl, socket), ConnectionEndReason.Completed);
+            await ssl.AuthenticateAsClientAsync(TlsOptions.Client(port.UpstreamTls, targetHost, caller.Alpn, verdict), timeout.Token).ConfigureAwait(false);
+            return ConnectResult.Connected(new TlsChannel(ssl, socket));
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
             string detail = verdict.Detail ?? Innermost(e);
-            context.Port.Metrics.UpstreamTlsFailures.Increment(reason);
-            logger.UpstreamHandshakeFailed(context.Id, port.Name, port.App, reason, detail);
-            context.Detail = detail;
+            caller.Metrics.UpstreamTlsFailures.Increment(reason);
+            logger.UpstreamHandshakeFailed(caller.ConnectionId, port.Name, port.App, reason, detail);
             await ssl.DisposeAsync().ConfigureAwait(false);
             await socket.DisposeAsync().ConfigureAwait(false);
-            return (null, ConnectionEndReason.UpstreamTlsFailed);
+            return ConnectResult.Failed(ConnectFailure.TlsFailed, detail);
         }
     }
 
@@ -72,17 +101,18 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
     /// says delivery.plaintext; the target's certificate is not verified (a developer's local server). Failures are
     /// returned, not logged: the caller decides between failing open and 503.
     /// </summary>
-    public async Task<(Channel? Channel, string? Failure)> ConnectTargetAsync(ConnectionContext context, Routing.InterceptRule intercept, bool offerH2 = false)
+    /// <param name="offerH2">Offer h2 first in ALPN (an HTTP/2 caller's stream); HTTP/1.1 callers offer http/1.1 only.</param>
+    public async Task<ConnectResult> ConnectTargetAsync(Caller caller, Routing.InterceptRule intercept, bool offerH2)
     {
         Channel socket;
         string host;
         if (intercept.Target is null)
         {
             // Delivery through the developer tunnel: a reverse connection the developer's CLI relays to its --to.
-            host = context.Sni ?? "localhost";
+            host = caller.Sni ?? "localhost";
             if (tunnels is null || await tunnels.TakeAsync(intercept.Id).ConfigureAwait(false) is not { } reverse)
             {
-                return (null, "no developer connected through the tunnel");
+                return ConnectResult.Failed(ConnectFailure.Unreachable, "no developer connected through the tunnel");
             }
 
             socket = reverse;
@@ -91,7 +121,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         {
             if (!Config.Endpoints.TryParseHostPort(intercept.Target, out host, out int port))
             {
-                return (null, "no target address");
+                return ConnectResult.Failed(ConnectFailure.Unreachable, "no target address");
             }
 
             try
@@ -100,7 +130,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             }
             catch (Exception e) when (e is SocketException or TimeoutException)
             {
-                return (null, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
+                return ConnectResult.Failed(ConnectFailure.Unreachable, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
             }
         }
 
@@ -116,11 +146,11 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
                 Config.HttpMode.Http2 => [SslApplicationProtocol.Http2],
                 _ => offerH2 ? [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http11],
             };
-            return (await UpgradeAsync(socket, tls: !plaintext && context.DownstreamIsTls, context.Sni ?? host, settings?.Tls, alpn).ConfigureAwait(false), null);
+            return ConnectResult.Connected(await UpgradeAsync(socket, tls: !plaintext && caller.Tls, caller.Sni ?? host, settings?.Tls, alpn).ConfigureAwait(false));
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
-            return (null, $"TLS to the target failed: {Innermost(e)}");
+            return ConnectResult.Failed(ConnectFailure.TlsFailed, $"TLS to the target failed: {Innermost(e)}");
         }
     }
 
@@ -132,7 +162,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             SocketChannel socket = await SocketChannel.ConnectAsync(host, port, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
             return await UpgradeAsync(socket, tls, serverName, delivery).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or TimeoutException or AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or TimeoutException || ConnectionErrors.IsHandshakeFailure(e))
         {
             return null;
         }
@@ -145,7 +175,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         {
             return await UpgradeAsync(reverse, tls, serverName, delivery).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
             return null;
         }
@@ -163,12 +193,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             return socket;
         }
 
-        if (socket is not SocketChannel tcp)
-        {
-            throw new IOException("TLS needs a TCP connection underneath");
-        }
-
-        var ssl = new SslStream(tcp.AsStream(), leaveInnerStreamOpen: true);
+        var ssl = new SslStream(socket.AsStream(), leaveInnerStreamOpen: true);
         try
         {
             using var timeout = new CancellationTokenSource(HandshakeTimeout);
@@ -186,7 +211,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
                 options.ClientCertificateContext = delivery.ClientCertificate?.Current.Context;
             }
             await ssl.AuthenticateAsClientAsync(options, timeout.Token).ConfigureAwait(false);
-            return new TlsChannel(ssl, tcp);
+            return new TlsChannel(ssl, socket);
         }
         catch
         {
