@@ -23,7 +23,10 @@ PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test k8s-examples deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench clean
+.PHONY: help run test k8s-examples deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench soak clean
+
+# make soak: how long the mixed load runs (seconds); the whole target takes about SOAK_SECONDS + 2 min.
+SOAK_SECONDS ?= 60
 
 help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
@@ -31,6 +34,8 @@ help:
 	@echo "make perf   side-by-side load comparison with nginx and HAProxy (perf/RESULTS.md)"
 	@echo "make perf-h1  HTTP/1.1 with an x-dev intercept routed by all three proxies: CPU per request, p50/p99"
 	@echo "make perf-h2  the same over HTTP/2 (h2load -n 200000 -c 16 -m 8)"
+	@echo "make soak [SOAK_SECONDS=60]  mixed HTTP/1.1+HTTP/2 over TLS through app, intercept and wiretap routes, XxHash128 of"
+	@echo "             every body, config rewrite + certificate rotation mid-run; fails on errors, altered bytes or leaked fds"
 	@echo "make k8s-examples  regenerate containers/k8s/echo.config.json and echo.injected.yaml from echo.yaml"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
@@ -87,6 +92,11 @@ perf-h1: publish
 perf-h2: publish
 	$(call apt_install,$(PERF_PACKAGES) wrk)
 	KIND=h2 perf/load/http1-routing.sh
+
+# Not part of `make test`: perf/Switchyard.Soak against the published binary (perf/README.md; results in perf/RESULTS.md).
+soak: publish
+	$(DOTNET) build perf/Switchyard.Soak -c $(CONFIG) -v quiet -nologo
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) perf/Switchyard.Soak/bin/$(CONFIG)/net10.0/Switchyard.Soak.dll --seconds $(SOAK_SECONDS)
 
 bench:
 	$(DOTNET) run -c Release --project perf/Switchyard.Benchmarks -- --filter '*'
