@@ -50,10 +50,21 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 request.Reset();
                 try
                 {
+                    // Between requests the connection is idle (idleTimeout); from the first byte of a head on, the
+                    // head must complete within requestHeadTimeout; then the exchange runs while bytes move.
+                    context.SetPhase(ConnectionPhase.Idle);
+                    if (!await NextRequestStartsAsync(downstream.Input).ConfigureAwait(false))
+                    {
+                        return ConnectionEndReason.Completed; // the caller closed between requests
+                    }
+
+                    context.SetPhase(ConnectionPhase.RequestHead);
                     if (!await ReadRequestHeadAsync(downstream.Input, request, context.Settings.Http1Limits).ConfigureAwait(false))
                     {
                         return ConnectionEndReason.Completed; // the caller closed between requests
                     }
+
+                    context.SetPhase(ConnectionPhase.Exchange);
                 }
                 catch (Http1ParseException e)
                 {
@@ -161,7 +172,22 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 while (true)
                 {
                     response.Reset();
-                    if (!await ReadResponseHeadAsync(upstream.Input, response, request.Method).ConfigureAwait(false))
+                    bool answered;
+                    try
+                    {
+                        answered = await ReadResponseHeadAsync(upstream.Input, response, request.Method, context).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // appResponseTimeout: the app has not started its answer; the caller gets 504, the exchange ends.
+                        upstream.Abort();
+                        context.Detail = $"the destination did not answer within {context.Settings.Limits.AppResponseTimeout?.TotalSeconds:0.###} s (appResponseTimeout)";
+                        context.Port.Metrics.Timeouts.Increment(ConnectionEndReason.AppResponseTimeout.Name());
+                        await WriteErrorAsync(downstream.Output, 504, context.Detail).ConfigureAwait(false);
+                        return ConnectionEndReason.AppResponseTimeout;
+                    }
+
+                    if (!answered)
                     {
                         // A pooled connection the destination closed just as it was reused: a request without a
                         // body can be replayed on a fresh connection; one whose body was already sent cannot.
@@ -209,6 +235,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     Http1HeadWriter.WriteResponseHead(downstream.Output, response, forwardUpgrade: true);
                     await downstream.Output.FlushAsync().ConfigureAwait(false);
+                    context.SetPhase(ConnectionPhase.Unbounded); // a tunnel (WebSocket) is as long-lived as its peers want
                     return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
                 }
 
@@ -286,8 +313,26 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             _ => throw new Http1ParseException("the caller closed in the middle of a request head"),
         };
 
-    private static async ValueTask<bool> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method) =>
-        await Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method)).ConfigureAwait(false) == HeadRead.Read;
+    /// <summary>The destination's response head; with <c>appResponseTimeout</c> set, a TimeoutException when it takes longer.</summary>
+    private static async ValueTask<bool> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context)
+    {
+        ValueTask<HeadRead> read = Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method));
+        if (context.Settings.Limits.AppResponseTimeout is { } limit && !read.IsCompleted)
+        {
+            return await read.AsTask().WaitAsync(limit, context.Clock).ConfigureAwait(false) == HeadRead.Read;
+        }
+
+        return await read.ConfigureAwait(false) == HeadRead.Read;
+    }
+
+    /// <summary>Waits for the first byte of the next request without consuming it (where the idle phase ends).</summary>
+    private static async ValueTask<bool> NextRequestStartsAsync(PipeReader input)
+    {
+        ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+        bool started = !read.Buffer.IsEmpty;
+        input.AdvanceTo(read.Buffer.Start); // nothing consumed, nothing examined: the head reader sees the same bytes at once
+        return started || !read.IsCompleted;
+    }
 
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
     private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
