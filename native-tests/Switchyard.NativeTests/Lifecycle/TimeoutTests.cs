@@ -221,4 +221,22 @@ public sealed class TimeoutTests(ITestOutputHelper output)
         Assert.Equal(string.Empty, await ReadUntilClosedAsync(second));
         await EndedAsync(env.Agent, "max_connections");
     }
+
+    [Fact]
+    public async Task An_HTTP2_stream_with_HEADERS_and_never_DATA_is_reset_after_streamIdleTimeout_and_the_connection_goes_on()
+    {
+        await using var env = await ProxiedApp.StartAsync(output, Http1App(), "always", Limits(new JsonObject { ["streamIdleTimeout"] = "1s" }));
+        using var cts = new CancellationTokenSource(Within);
+        await using var client = await Http2FrameClient.OpenAsync(env.ListenPort, tls: false, cts.Token);
+        await client.SendAsync(cts.Token, client.Request(1, "POST", "/never-data", endStream: false));
+
+        FrameLog log = await client.ReadUntilAsync(f => f.Type == FrameType.RstStream && f.StreamId == 1, Within);
+        Assert.Equal(H2Error.Cancel, log.ResetOf(1)?.ErrorCode);
+        Assert.Null(log.GoAway);
+
+        await client.SendAsync(cts.Token, client.Request(3, "GET", "/after"));
+        FrameLog after = await client.ReadUntilAsync(f => f.StreamId == 3 && f.HasFlag(FrameFlags.EndStream), Within);
+        Assert.Equal(200, after.StatusOf(3));
+        await env.Agent.WaitForMetricAsync("switchyard_timeouts_total", [("port", "web"), ("reason", "stream_idle_timeout")], v => v >= 1, ">= 1");
+    }
 }

@@ -70,6 +70,42 @@ internal sealed partial class Http2Connection : IAsyncDisposable
         _receiveWindow = new InboundWindow(DefaultWindow, Math.Max(DefaultWindow, _limits.ConnectionWindow));
     }
 
+    /// <summary>The clock of the stream idle timeouts and the zero-window stall (the abuse guard's, when there is one).</summary>
+    internal TimeProvider Clock => _guard?.Time ?? TimeProvider.System;
+
+    /// <summary>When the header block waiting for CONTINUATION started (0: none), for <c>requestHeadTimeout</c>.</summary>
+    public long HeaderBlockSince => Volatile.Read(ref _headerBlockSince);
+
+    private long _headerBlockSince;
+
+    /// <summary>
+    /// Resets (CANCEL) every stream with no byte moved either way for longer than <paramref name="limit"/>
+    /// (<c>streamIdleTimeout</c>: ends that exchange, the connection's other streams go on).
+    /// </summary>
+    /// <returns>How many streams were reset.</returns>
+    public int EndIdleStreams(TimeSpan limit)
+    {
+        long now = Clock.GetTimestamp();
+        List<Http2Stream>? idle = null;
+        lock (Sync)
+        {
+            foreach (Http2Stream s in _streams.Values)
+            {
+                if (Clock.GetElapsedTime(s.LastActivity, now) > limit)
+                {
+                    (idle ??= []).Add(s);
+                }
+            }
+        }
+
+        foreach (Http2Stream s in idle ?? [])
+        {
+            _ = ResetAsync(s, Http2ErrorCode.Cancel).AsTask();
+        }
+
+        return idle?.Count ?? 0;
+    }
+
     /// <summary>The lock of the connection's and its streams' state (never held across an await).</summary>
     internal object Sync { get; } = new();
 
