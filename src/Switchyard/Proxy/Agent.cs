@@ -78,6 +78,7 @@ internal sealed partial class Agent : IAsyncDisposable
     {
         lock (_interceptsLock)
         {
+            intercept = ReuseCertificateSource(intercept, SourceReuser()); // one source per file pair (see Apply)
             if (!Routes.TryAdd(intercept.Rule))
             {
                 return false;
@@ -180,31 +181,11 @@ internal sealed partial class Agent : IAsyncDisposable
         }
     }
 
-    /// <summary>The certificate pairs of the config in force and of the live intercepts, watched for rotation.</summary>
-    private void WatchCertificates()
-    {
-        var sources = new List<Tls.CertificateSource>();
-        foreach (PortSettings port in Settings.Ports)
-        {
-            Add(port.DownstreamTls?.Certificate);
-            Add(port.UpstreamTls?.ClientCertificate);
-        }
-
-        foreach (InterceptSettings intercept in Intercepts.Values)
-        {
-            Add(intercept.Tls?.ClientCertificate);
-        }
-
-        Certificates.Watch(sources);
-
-        void Add(Tls.CertificateSource? source)
-        {
-            if (source is not null && !sources.Contains(source))
-            {
-                sources.Add(source);
-            }
-        }
-    }
+    /// <summary>
+    /// The certificate pairs in force, watched for rotation: those the ports actually use (which, for a port kept
+    /// unchanged by a reload, are its previous settings'), the config's, and the live intercepts'.
+    /// </summary>
+    private void WatchCertificates() => Certificates.Watch(SourcesInForce());
 
     /// <summary>
     /// Stops accepting, lets open connections finish for up to <paramref name="drainTimeout"/>, then aborts the rest.
