@@ -42,7 +42,7 @@ internal sealed partial class Agent : IAsyncDisposable
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
         var upstreams = new Upstream.UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry);
         ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
-        var destinations = new DestinationOpener(upstreams, new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(),
+        var destinations = new DestinationOpener(upstreams, Http1Pool, Http2Pool,
             new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
         _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
         Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
@@ -55,6 +55,12 @@ internal sealed partial class Agent : IAsyncDisposable
     public IReadOnlyList<PortRuntime> Ports => _ports;
 
     public ConnectionTracker Tracker { get; } = new();
+
+    /// <summary>Idle HTTP/1 connections to apps and targets (swept for expired and peer-closed ones).</summary>
+    public Upstream.ConnectionPool Http1Pool { get; } = new();
+
+    /// <summary>HTTP/2 client connections to apps and targets (closed after their idle timeout).</summary>
+    public Upstream.Http2ClientPool Http2Pool { get; } = new();
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
@@ -222,6 +228,8 @@ internal sealed partial class Agent : IAsyncDisposable
             await Task.WhenAny(idle, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         }
 
+        Http1Pool.Dispose();
+        Http2Pool.Dispose();
         _logger.Stopped((long)Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
     }
 
@@ -254,6 +262,8 @@ internal sealed partial class Agent : IAsyncDisposable
     {
         Tunnel?.Dispose();
         Certificates.Dispose();
+        Http1Pool.Dispose();
+        Http2Pool.Dispose();
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();
