@@ -20,7 +20,7 @@ public sealed class ConfigReloadTests(ITestOutputHelper output)
     /// <summary>The environment every reload test gives the agent: a fast periodic check keeps the tests short.</summary>
     internal static Dictionary<string, string> FastPoll => new() { ["SWITCHYARD_CONFIG_POLL"] = "200ms" };
 
-    private static JsonObject Intercept(string id, string port, int target) => new()
+    internal static JsonObject Intercept(string id, string port, int target) => new()
     {
         ["id"] = id,
         ["port"] = port,

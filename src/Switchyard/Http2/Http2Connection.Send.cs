@@ -28,7 +28,7 @@ internal sealed partial class Http2Connection
             int maxFrame;
             lock (Sync)
             {
-                if (_closed || _goAwayReceivedLastStreamId >= 0)
+                if (_closed || _retired || _goAwayReceivedLastStreamId >= 0)
                 {
                     throw new Http2StreamResetException(Http2ErrorCode.RefusedStream, "the connection to the destination is closing", retryable: true);
                 }

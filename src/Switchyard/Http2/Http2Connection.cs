@@ -52,6 +52,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     private int _activeStreams; // streams holding a concurrency slot
     private int _goAwayReceivedLastStreamId = -1;
     private bool _goAwaySent;
+    private bool _retired;
     private bool _closed;
 
     /// <param name="onStream">
@@ -130,7 +131,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
         {
             lock (Sync)
             {
-                return !_closed && _goAwayReceivedLastStreamId < 0 && !_goAwaySent && _activeStreams < _peerMaxConcurrentStreams && _nextStreamId < int.MaxValue - 2;
+                return !_closed && !_retired && _goAwayReceivedLastStreamId < 0 && !_goAwaySent && _activeStreams < _peerMaxConcurrentStreams && _nextStreamId < int.MaxValue - 2;
             }
         }
     }
@@ -139,6 +140,24 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     public int ActiveStreams
     {
         get { lock (Sync) { return _activeStreams; } }
+    }
+
+    /// <summary>
+    /// Client role: when no stream holds a slot, takes the connection out of service (no stream opens on it from here
+    /// on: one racing in is refused as retryable) and returns true; the caller then shuts it down. False when busy.
+    /// </summary>
+    public bool TryRetireIdle()
+    {
+        lock (Sync)
+        {
+            if (_closed || _retired || _activeStreams > 0)
+            {
+                return false;
+            }
+
+            _retired = true;
+            return true;
+        }
     }
 
     /// <summary>Completes once no stream holds a slot after a GOAWAY either way (draining), or the connection ended.</summary>

@@ -36,9 +36,19 @@ internal sealed class Heartbeat : IDisposable
         long now = _time.GetTimestamp();
         foreach (ConnectionContext context in _tracker.Open)
         {
-            if (context.Settings is not null)
+            if (context.Settings is null)
             {
-                Check(context, now); // a context being returned to its pool has no settings: skipped
+                continue; // being returned to its pool
+            }
+
+            try
+            {
+                Check(context, now);
+            }
+            catch (Exception e)
+            {
+                // A timer callback must never throw (it would end the process); one connection's failure is logged.
+                _logger.ConnectionFailed(e, context.Id, context.Settings?.Name ?? "?");
             }
         }
     }
