@@ -6,8 +6,6 @@ namespace Switchyard.Fuzz;
 
 internal static partial class FuzzTargets
 {
-    private static readonly string[] ResponseMethods = [Http1Methods.Get, Http1Methods.Head, Http1Methods.Connect];
-
     /// <summary>
     /// HTTP/1 request head (Http1Parser.TryReadRequestHead): <see cref="Http1ParseException"/> is the answer to bad input.
     /// Properties: the same bytes give the same head (or the same refusal) whole and arriving in pieces; false
@@ -25,7 +23,7 @@ internal static partial class FuzzTargets
     /// <summary>HTTP/1 response head (Http1Parser.TryReadResponseHead) for a GET, a HEAD and a CONNECT; same properties as requests.</summary>
     private static void Http1Response(byte[] input)
     {
-        foreach (string method in ResponseMethods)
+        foreach (string method in Fixed.ResponseMethods)
         {
             string whole = ReadResponse(new ReadOnlySequence<byte>(input), method, Http1Limits.Default, rewrite: true);
             string pieces = FeedResponse(input, Step(input), method, Http1Limits.Default);

@@ -29,18 +29,10 @@ internal static partial class FuzzTargets
     };
 
     /// <summary>Limits small enough that fuzzed inputs reach every "too large" and "too many" branch.</summary>
-    private static readonly Http1Limits Tight = new()
-    {
-        MaxHeadBytes = 96,
-        MaxHeaderCount = 3,
-        MaxChunkLineBytes = 16,
-        MaxChunkSize = 300,
-        MaxTrailerBytes = 32,
-        MaxTrailerCount = 2,
-    };
+    private static Http1Limits Tight => Fixed.Tight;
 
     /// <summary>Limits a re-written head never reaches: the re-parse checks framing, not size.</summary>
-    private static readonly Http1Limits Roomy = new() { MaxHeadBytes = 1 << 24, MaxHeaderCount = 1 << 16 };
+    private static Http1Limits Roomy => Fixed.Roomy;
 
     /// <summary>Config loader (Config/ConfigLoader.Parse): <see cref="ConfigException"/> is its only answer to bad input.</summary>
     private static void Config(byte[] input)
@@ -140,6 +132,33 @@ internal static partial class FuzzTargets
             return next;
         }
     }
+}
+
+/// <summary>
+/// Values made of product types. They live apart from <see cref="FuzzTargets"/> so that nothing of the instrumented
+/// switchyard.dll runs before SharpFuzz has set up the coverage map (an instrumented constructor run earlier writes
+/// through a null map pointer).
+/// </summary>
+internal static class Fixed
+{
+    // An explicit static constructor: initialised at first use (inside a fuzzed run), never ahead of it.
+    static Fixed()
+    {
+    }
+
+    public static readonly Http1Limits Tight = new()
+    {
+        MaxHeadBytes = 96,
+        MaxHeaderCount = 3,
+        MaxChunkLineBytes = 16,
+        MaxChunkSize = 300,
+        MaxTrailerBytes = 32,
+        MaxTrailerCount = 2,
+    };
+
+    public static readonly Http1Limits Roomy = new() { MaxHeadBytes = 1 << 24, MaxHeaderCount = 1 << 16 };
+
+    public static readonly string[] ResponseMethods = [Http1Methods.Get, Http1Methods.Head, Http1Methods.Connect];
 }
 
 /// <summary>A property of a parser failed on a fuzzed input: always a crash, never a "bad input" answer.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Switchyard.Fuzz;
 
@@ -11,6 +12,12 @@ internal static class Replay
         {
             Console.Error.WriteLine($"unknown target '{targetName}' (targets: {string.Join(", ", FuzzTargets.All.Keys)})");
             return 2;
+        }
+
+        // The instrumented switchyard.dll records coverage in SharpFuzz's map: give it one outside afl-fuzz too.
+        unsafe
+        {
+            SharpFuzz.Common.Trace.SharedMem = (byte*)NativeMemory.AllocZeroed(1 << 16);
         }
 
         int crashes = 0;
