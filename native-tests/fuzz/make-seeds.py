@@ -145,3 +145,7 @@ spec:
     image: busybox
     ports: [{containerPort: 8080}]
 """)
+
+# ---------------------------------------------------------------- self-check: one bit flip from "crash" and "hang"
+write("self-check", "near-crash", "crasg")
+write("self-check", "near-hang", "hanf")
