@@ -62,8 +62,8 @@ for target in "$@"; do
     [ -e "${files[0]}" ] || continue
     echo
     echo "== $target: ${#files[@]} $kind, replayed without afl-fuzz ($out/$target.$kind.txt)"
-    timeout 120 dotnet "$bin/Switchyard.Fuzz.dll" --replay "$target" "${files[@]}" >"$out/$target.$kind.txt" 2>&1
-    grep -E '^(CRASH|ok)|Exception:' "$out/$target.$kind.txt" | head -n 20
+    timeout 600 dotnet "$bin/Switchyard.Fuzz.dll" --replay "$target" "${files[@]}" >"$out/$target.$kind.txt" 2>&1
+    grep -E '^(CRASH|HANG|ok)|Exception:' "$out/$target.$kind.txt" | head -n 20
   done
 done
 

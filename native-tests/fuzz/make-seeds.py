@@ -146,6 +146,6 @@ spec:
     ports: [{containerPort: 8080}]
 """)
 
-# ---------------------------------------------------------------- self-check: one bit flip from "crash" and "hang"
-write("self-check", "near-crash", "crasg")
-write("self-check", "near-hang", "hanf")
+# ---------------------------------------------------------------- self-check: one bit flip from 'C' (crash) and 'H' (hang)
+write("self-check", "near-crash", "crash")
+write("self-check", "near-hang", "hang")

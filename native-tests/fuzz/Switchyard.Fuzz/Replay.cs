@@ -20,26 +20,37 @@ internal static class Replay
             SharpFuzz.Common.Trace.SharedMem = (byte*)NativeMemory.AllocZeroed(1 << 16);
         }
 
-        int crashes = 0;
+        int failures = 0;
         foreach (string file in paths.SelectMany(Expand))
         {
             byte[] input = File.ReadAllBytes(file);
             var clock = Stopwatch.StartNew();
-            try
+            Task run = Task.Factory.StartNew(() => target(input), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            if (!((IAsyncResult)run).AsyncWaitHandle.WaitOne(HangAfter))
             {
-                target(input);
-                Console.WriteLine($"ok     {clock.ElapsedMilliseconds,6} ms  {file}");
+                // Left running: nothing can stop it. The process ends with Environment.Exit below.
+                failures++;
+                Console.WriteLine($"HANG   >{HangAfter.TotalMilliseconds,5} ms  {file}");
             }
-            catch (Exception e)
+            else if (run.Exception is { } error)
             {
-                crashes++;
+                failures++;
                 Console.WriteLine($"CRASH  {clock.ElapsedMilliseconds,6} ms  {file}");
-                Console.WriteLine(e.ToString());
+                Console.WriteLine(error.InnerException ?? error);
+            }
+            else
+            {
+                Console.WriteLine($"ok     {clock.ElapsedMilliseconds,6} ms  {file}");
             }
         }
 
-        return crashes == 0 ? 0 : 1;
+        Console.Out.Flush();
+        Environment.Exit(failures == 0 ? 0 : 1);
+        return 0;
     }
+
+    /// <summary>How long a replayed input may run before it counts as a hang (afl-fuzz's -t is shorter; this is outside it).</summary>
+    private static readonly TimeSpan HangAfter = TimeSpan.FromSeconds(10);
 
     private static IEnumerable<string> Expand(string path) =>
         Directory.Exists(path)
