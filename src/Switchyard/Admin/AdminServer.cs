@@ -292,6 +292,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         Labeled(sb, ports, "switchyard_global_intercept_connections_total", "Connections a global intercept took at transport level (not decrypted), by intercept id.", "intercept", p => p.Metrics.GlobalConnections);
         Labeled(sb, ports, "switchyard_udp_sessions_total", "UDP sessions (one per source address) by destination (app or the intercept id).", "route", p => p.Metrics.UdpSessions);
         Labeled(sb, ports, "switchyard_udp_datagrams_total", "UDP datagrams relayed by direction.", "direction", p => p.Metrics.UdpDatagrams);
+        Labeled(sb, ports, "switchyard_timeouts_total", "Connections a timeout ended (an idle HTTP/2 connection: sent GOAWAY), by port and limit.", "reason", p => p.Metrics.Timeouts);
         Labeled(sb, ports, "switchyard_accept_errors_total", "Failed accepts by port and socket error (TooManyOpenSockets: out of file descriptors; the listener backs off).", "error", p => p.Metrics.AcceptErrors);
         Labeled(sb, ports, "switchyard_http2_abuse_total", "HTTP/2 connections closed by an abuse limit (GOAWAY), by reason.", "reason", p => p.Metrics.Http2Abuse);
         Labeled(sb, ports, "switchyard_http2_goaway_total", "HTTP/2 connections closed by the agent for a protocol error (GOAWAY), by error code.", "code", p => p.Metrics.Http2Errors);

@@ -56,8 +56,23 @@ public sealed class PortConfig
 
     /// <summary>UDP ports: idle time after which a source address's session is closed (default 60s).</summary>
     public string? UdpIdleTimeout { get; set; }
+
+    /// <summary>Timeouts and limits of this port's connections (SPEC "Limits and timeouts"); each absent one keeps its default.</summary>
+    public PortLimitsConfig? Limits { get; set; }
     public DownstreamTlsConfig? DownstreamTls { get; set; }
     public UpstreamTlsConfig? UpstreamTls { get; set; }
+}
+
+public sealed class PortLimitsConfig
+{
+    public string? TlsHandshakeTimeout { get; set; }
+    public string? RequestHeadTimeout { get; set; }
+    public string? IdleTimeout { get; set; }
+    public string? StreamIdleTimeout { get; set; }
+    public string? WriteStallTimeout { get; set; }
+    public string? AppResponseTimeout { get; set; }
+    public int? MaxRequestHeadBytes { get; set; }
+    public int? MaxConnections { get; set; }
 }
 
 public sealed class DownstreamTlsConfig

@@ -178,19 +178,69 @@ internal sealed class ConfigValidator(string file)
         }
 
         Http1.Http1Limits limits = Http1.Http1Limits.Default;
-        if (p.MaxRequestHeadBytes is int maxHead)
+        int? maxHead = p.MaxRequestHeadBytes;
+        string maxHeadAt = $"{at}.maxRequestHeadBytes";
+        if (p.Limits?.MaxRequestHeadBytes is int inLimits)
         {
-            if (maxHead is < 1024 or > 1024 * 1024)
+            if (maxHead is int top && top != inLimits)
             {
-                Fail($"{at}.maxRequestHeadBytes", $"expected 1024 to 1048576 bytes, found {maxHead}");
+                Fail($"{at}.limits.maxRequestHeadBytes", $"{inLimits} contradicts {at}.maxRequestHeadBytes ({top}); set it in one place");
             }
 
-            limits = limits with { MaxHeadBytes = maxHead };
+            maxHead = inLimits;
+            maxHeadAt = $"{at}.limits.maxRequestHeadBytes";
         }
 
+        if (maxHead is int head)
+        {
+            if (head is < 1024 or > 1024 * 1024)
+            {
+                Fail(maxHeadAt, $"expected 1024 to 1048576 bytes, found {head}");
+            }
+
+            limits = limits with { MaxHeadBytes = head };
+        }
+
+        PortLimits portLimits = p.Limits is null ? PortLimits.Default : ValidateLimits(p.Limits, $"{at}.limits");
         return new PortSettings(index, name, protocol, p.AppProtocol, listen, appHost, appPort, tls, http, inspect, probeTimeout, downstream, upstream, limits)
         {
             UdpIdleTimeout = udpIdle,
+            Limits = portLimits,
+        };
+    }
+
+    private PortLimits ValidateLimits(PortLimitsConfig l, string at)
+    {
+        PortLimits d = PortLimits.Default;
+        TimeSpan Positive(string? value, string field, TimeSpan fallback)
+        {
+            if (value is null)
+            {
+                return fallback;
+            }
+
+            if (!Duration.TryParse(value, out TimeSpan parsed) || parsed <= TimeSpan.Zero)
+            {
+                Fail($"{at}.{field}", $"expected a duration above zero such as \"30s\" or \"2m\", found \"{value}\"");
+            }
+
+            return parsed;
+        }
+
+        if (l.MaxConnections is < 1)
+        {
+            Fail($"{at}.maxConnections", $"expected 1 or more, found {l.MaxConnections}");
+        }
+
+        return new PortLimits
+        {
+            TlsHandshakeTimeout = Positive(l.TlsHandshakeTimeout, "tlsHandshakeTimeout", d.TlsHandshakeTimeout),
+            RequestHeadTimeout = Positive(l.RequestHeadTimeout, "requestHeadTimeout", d.RequestHeadTimeout),
+            IdleTimeout = Positive(l.IdleTimeout, "idleTimeout", d.IdleTimeout),
+            StreamIdleTimeout = Positive(l.StreamIdleTimeout, "streamIdleTimeout", d.StreamIdleTimeout),
+            WriteStallTimeout = Positive(l.WriteStallTimeout, "writeStallTimeout", d.WriteStallTimeout),
+            AppResponseTimeout = l.AppResponseTimeout is null ? null : Positive(l.AppResponseTimeout, "appResponseTimeout", TimeSpan.Zero),
+            MaxConnections = l.MaxConnections,
         };
     }
 

@@ -44,6 +44,9 @@ public sealed record PortSettings(
 
     /// <summary>UDP ports: a source address's session (its socket toward the app or the target) ends after this long without datagrams.</summary>
     public TimeSpan UdpIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Timeouts and the connection limit (<c>ports[].limits</c>).</summary>
+    public PortLimits Limits { get; init; } = PortLimits.Default;
 }
 
 public sealed record DownstreamTlsSettings(

@@ -60,6 +60,9 @@ internal sealed class PortMetrics(string name)
     /// <summary>HTTP/2 connections we ended with GOAWAY for a protocol error, by error code.</summary>
     public LabeledCounter Http2Errors { get; } = new();
 
+    /// <summary>Limits that ended a connection (or, for HTTP/2 idle, sent GOAWAY), by end reason (idle_timeout, ...).</summary>
+    public LabeledCounter Timeouts { get; } = new();
+
     /// <summary>Failed accepts, by socket error (TooManyOpenSockets is EMFILE/ENFILE: the listener backs off).</summary>
     public LabeledCounter AcceptErrors { get; } = new();
 

@@ -45,6 +45,7 @@ internal sealed partial class Agent : IAsyncDisposable
         var destinations = new DestinationOpener(upstreams, new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(),
             new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
         _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
+        _heartbeat = new Heartbeat(Tracker, TimeProvider.System, connectionLogger);
         Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
     }
 
@@ -55,6 +56,9 @@ internal sealed partial class Agent : IAsyncDisposable
     public IReadOnlyList<PortRuntime> Ports => _ports;
 
     public ConnectionTracker Tracker { get; } = new();
+
+    /// <summary>Checks every connection's timeouts once a second.</summary>
+    private readonly Heartbeat _heartbeat;
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
@@ -271,6 +275,7 @@ internal sealed partial class Agent : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _heartbeat.Dispose();
         Tunnel?.Dispose();
         Certificates.Dispose();
         foreach (PortRuntime port in Ports)

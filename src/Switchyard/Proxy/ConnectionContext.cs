@@ -15,6 +15,10 @@ internal sealed class ConnectionContext : IResettable
     private long _bytesOut;
     private int _draining;
     private System.IO.Pipelines.PipeReader? _awaitingRequest;
+    private long _lastActivity;
+    private long _phaseSince;
+    private int _phase;
+    private int _expired = -1;
 
     public long Id { get; private set; }
 
@@ -83,28 +87,62 @@ internal sealed class ConnectionContext : IResettable
         Volatile.Read(ref _awaitingRequest)?.CancelPendingRead();
     }
 
+    /// <summary>The clock of the connection's timeouts (the agent's; tests move it by hand).</summary>
+    public TimeProvider Clock { get; private set; } = TimeProvider.System;
+
+    /// <summary>What the connection waits for and since when (<see cref="Heartbeat"/> reads it).</summary>
+    public (ConnectionPhase Phase, long Since) PhaseAndSince => ((ConnectionPhase)Volatile.Read(ref _phase), Volatile.Read(ref _phaseSince));
+
+    /// <summary>When a byte last moved either way (request or response body, HTTP/2 DATA), on <see cref="Clock"/>.</summary>
+    public long LastActivity => Volatile.Read(ref _lastActivity);
+
+    /// <summary>The limit that ended the connection (set by the heartbeat), or null.</summary>
+    public ConnectionEndReason? Expired => Volatile.Read(ref _expired) is int e and >= 0 ? (ConnectionEndReason)e : null;
+
+    /// <summary>Enters a phase: its timeout counts from now.</summary>
+    public void SetPhase(ConnectionPhase phase)
+    {
+        long now = Clock.GetTimestamp();
+        Volatile.Write(ref _phaseSince, now);
+        Volatile.Write(ref _lastActivity, now);
+        Volatile.Write(ref _phase, (int)phase);
+    }
+
+    /// <summary>The heartbeat found a limit passed: it becomes the end reason, whatever the processor returns.</summary>
+    public void Expire(ConnectionEndReason reason)
+    {
+        if (Interlocked.CompareExchange(ref _expired, (int)reason, -1) == -1)
+        {
+            Port.Metrics.Timeouts.Increment(reason.Name());
+        }
+    }
+
     public long BytesIn => Volatile.Read(ref _bytesIn);
 
     public long BytesOut => Volatile.Read(ref _bytesOut);
 
-    public void Start(long id, PortRuntime port)
+    public void Start(long id, PortRuntime port, TimeProvider? clock = null)
     {
         Id = id;
         Port = port;
         Settings = port.Settings;
         StartedAt = Stopwatch.GetTimestamp();
+        Clock = clock ?? TimeProvider.System;
+        SetPhase(ConnectionPhase.Unbounded);
     }
 
     public void AddIn(long n)
     {
         Interlocked.Add(ref _bytesIn, n);
         Port.Metrics.AddBytes(n, 0);
+        Volatile.Write(ref _lastActivity, Clock.GetTimestamp());
     }
 
     public void AddOut(long n)
     {
         Interlocked.Add(ref _bytesOut, n);
         Port.Metrics.AddBytes(0, n);
+        Volatile.Write(ref _lastActivity, Clock.GetTimestamp());
     }
 
     /// <summary>Aborts both sides (drain timeout): pending reads and writes fail and the relay ends.</summary>
@@ -133,6 +171,9 @@ internal sealed class ConnectionContext : IResettable
         _awaitingRequest = null;
         _bytesIn = 0;
         _bytesOut = 0;
+        _phase = 0;
+        _expired = -1;
+        Clock = TimeProvider.System;
         return true;
     }
 }

@@ -16,6 +16,27 @@ public enum ConnectionEndReason : byte
     InterceptUnavailable,
     ProtocolError,
     Error,
+
+    /// <summary>The TLS handshake did not finish within <c>tlsHandshakeTimeout</c>.</summary>
+    TlsHandshakeTimeout,
+
+    /// <summary>A request head took longer than <c>requestHeadTimeout</c> from its first byte.</summary>
+    RequestHeadTimeout,
+
+    /// <summary>No request or stream in flight for <c>idleTimeout</c>.</summary>
+    IdleTimeout,
+
+    /// <summary>A request or stream moved no byte either way for <c>streamIdleTimeout</c>.</summary>
+    StreamIdleTimeout,
+
+    /// <summary>The caller or the app accepted no byte for <c>writeStallTimeout</c> (the kernel's TCP_USER_TIMEOUT).</summary>
+    WriteStall,
+
+    /// <summary>The port already had <c>maxConnections</c> open.</summary>
+    MaxConnections,
+
+    /// <summary>The app did not start its response within <c>appResponseTimeout</c> (the caller got 504).</summary>
+    AppResponseTimeout,
 }
 
 public static class ConnectionEndReasons
@@ -34,6 +55,13 @@ public static class ConnectionEndReasons
         ConnectionEndReason.BadRequest => "bad_request",
         ConnectionEndReason.InterceptUnavailable => "intercept_unavailable",
         ConnectionEndReason.ProtocolError => "protocol_error",
+        ConnectionEndReason.TlsHandshakeTimeout => "tls_handshake_timeout",
+        ConnectionEndReason.RequestHeadTimeout => "request_head_timeout",
+        ConnectionEndReason.IdleTimeout => "idle_timeout",
+        ConnectionEndReason.StreamIdleTimeout => "stream_idle_timeout",
+        ConnectionEndReason.WriteStall => "write_stall",
+        ConnectionEndReason.MaxConnections => "max_connections",
+        ConnectionEndReason.AppResponseTimeout => "app_response_timeout",
         _ => "error",
     };
 }

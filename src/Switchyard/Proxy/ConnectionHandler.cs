@@ -21,10 +21,9 @@ namespace Switchyard.Proxy;
 /// HTTP/1 requests to h2c-only destinations).
 /// </param>
 internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps,
-    DestinationOpener destinations, ILogger logger)
+    DestinationOpener destinations, ILogger logger, TimeProvider? clock = null)
 {
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly ObjectPool<ConnectionContext> Contexts =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ConnectionContext>());
@@ -37,18 +36,28 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     public async Task HandleAsync(PortRuntime port, SocketChannel downstream)
     {
         ConnectionContext context = Contexts.Get();
-        context.Start(tracker.NextId(), port);
+        context.Start(tracker.NextId(), port, clock);
         context.Remote = downstream.RemoteEndPoint?.ToString() ?? "?";
         context.Downstream = downstream;
         tracker.Add(context);
         port.Metrics.Accepted();
         try
         {
+            Config.PortLimits limits = context.Settings.Limits;
+            if (limits.MaxConnections is int max && port.Metrics.Active > max)
+            {
+                context.Detail = $"the port has {max} connections open (maxConnections)";
+                context.Reason = ConnectionEndReason.MaxConnections;
+                return;
+            }
+
+            WriteStall.Apply(downstream.Socket, limits.WriteStallTimeout);
             context.Reason = await RouteAsync(context, port, downstream).ConfigureAwait(false);
         }
         catch (Exception e) when (Relay.IsConnectionError(e))
         {
-            context.Reason = context.Reason == ConnectionEndReason.DrainTimeout ? ConnectionEndReason.DrainTimeout : ConnectionEndReason.DownstreamReset;
+            context.Reason = context.Reason == ConnectionEndReason.DrainTimeout ? ConnectionEndReason.DrainTimeout
+                : WriteStall.Ended(e) ? ConnectionEndReason.WriteStall : ConnectionEndReason.DownstreamReset;
             context.Detail ??= e.Message;
         }
         catch (Exception e)
@@ -60,6 +69,16 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         finally
         {
             await CloseDownstreamAsync(context, downstream).ConfigureAwait(false);
+            if (context.Expired is { } expired)
+            {
+                context.Reason = expired; // a limit ended it: that is why, whatever error the abort caused
+            }
+            else if (WriteStall.Ended(context.Detail))
+            {
+                context.Reason = ConnectionEndReason.WriteStall;
+                port.Metrics.Timeouts.Increment(ConnectionEndReason.WriteStall.Name());
+            }
+
             string reason = context.Reason.Name();
             port.Metrics.Closed(reason);
             logger.ConnectionEnded(context.Id, context.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
@@ -142,7 +161,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         {
             // Probe failed (app down or silent): let the caller's first byte decide. A TLS caller cannot be
             // decrypted without downstreamTls (else the port would be known as TLS), so it goes raw.
-            int first = await PeekAsync(downstream).ConfigureAwait(false);
+            int first = await PeekAsync(downstream, context.Settings.Limits.TlsHandshakeTimeout).ConfigureAwait(false);
             terminate = first != TlsHandshakeRecord;
         }
 
@@ -159,7 +178,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             return await TerminateTlsAsync(context, port, downstream, filtered).ConfigureAwait(false);
         }
 
-        int firstByte = await PeekAsync(downstream).ConfigureAwait(false);
+        int firstByte = await PeekAsync(downstream, context.Settings.Limits.TlsHandshakeTimeout).ConfigureAwait(false);
         if (firstByte == TlsHandshakeRecord)
         {
             context.Detail = "a TLS ClientHello arrived on a plaintext port";
@@ -173,6 +192,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         }
 
         // h2c prior knowledge (RFC 9113 3.3) is served by the HTTP/2 codec, everything else is parsed as HTTP/1.
+        context.SetPhase(ConnectionPhase.Idle); // until its first request: idleTimeout
         IConnectionProcessor plain = await ChooseByFirstBytesAsync(context.Port, downstream).ConfigureAwait(false);
         return await plain.ProcessAsync(context, downstream, _upstreams).ConfigureAwait(false);
     }
@@ -212,7 +232,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream, bool filtered)
     {
         PortSettings settings = context.Settings;
-        int first = await PeekAsync(downstream).ConfigureAwait(false);
+        int first = await PeekAsync(downstream, context.Settings.Limits.TlsHandshakeTimeout).ConfigureAwait(false);
         if (first == -1)
         {
             return ConnectionEndReason.Completed; // closed before sending anything (a port check)
@@ -220,10 +240,11 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
 
         if (first == NothingArrived)
         {
-            context.Detail = $"no ClientHello within {HandshakeTimeout.TotalSeconds:0} s";
+            context.Detail = $"no ClientHello within {settings.Limits.TlsHandshakeTimeout.TotalSeconds:0} s";
             port.Metrics.DownstreamTlsFailures.Increment("timeout");
+            port.Metrics.Timeouts.Increment(ConnectionEndReason.TlsHandshakeTimeout.Name());
             logger.DownstreamHandshakeFailed(context.Id, settings.Name, "timeout", context.Detail);
-            return ConnectionEndReason.DownstreamTlsFailed;
+            return ConnectionEndReason.TlsHandshakeTimeout;
         }
 
         if (first != TlsHandshakeRecord)
@@ -241,17 +262,24 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         context.Downstream = channel;
         try
         {
-            using var timeout = new CancellationTokenSource(HandshakeTimeout);
+            using var timeout = new CancellationTokenSource(settings.Limits.TlsHandshakeTimeout, clock ?? TimeProvider.System);
             // h2 (when the port's alpn lists it) is served by the HTTP/2 codec: per-stream routing, and translation
             // to HTTP/1.1 for destinations without h2.
             await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, verdict), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
-            string reason = verdict.Reason ?? (e is OperationCanceledException ? "timeout" : "handshake_failed");
-            context.Detail = verdict.Detail ?? UpstreamConnector.Innermost(e);
+            bool timedOut = verdict.Reason is null && e is OperationCanceledException;
+            string reason = verdict.Reason ?? (timedOut ? "timeout" : "handshake_failed");
+            context.Detail = timedOut ? $"the TLS handshake did not finish within {settings.Limits.TlsHandshakeTimeout.TotalSeconds:0} s" : verdict.Detail ?? UpstreamConnector.Innermost(e);
             port.Metrics.DownstreamTlsFailures.Increment(reason);
             logger.DownstreamHandshakeFailed(context.Id, settings.Name, reason, context.Detail);
+            if (timedOut)
+            {
+                port.Metrics.Timeouts.Increment(ConnectionEndReason.TlsHandshakeTimeout.Name());
+                return ConnectionEndReason.TlsHandshakeTimeout;
+            }
+
             return ConnectionEndReason.DownstreamTlsFailed;
         }
 
@@ -266,6 +294,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         // ALPN decides; without ALPN the caller's first bytes do (h2 preface or HTTP/1) on a port that carries HTTP or
         // has routes; anything else is forwarded opaquely.
         IConnectionProcessor processor;
+        context.SetPhase(ConnectionPhase.Idle); // handshake done; until its first request: idleTimeout
         if (context.Alpn == SslApplicationProtocol.Http2)
         {
             processor = _http2;
@@ -281,6 +310,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         else
         {
             processor = OpaqueProcessor.Instance;
+            context.SetPhase(ConnectionPhase.Unbounded); // bytes we do not parse: no request to time
         }
 
         return await processor.ProcessAsync(context, channel, _upstreams).ConfigureAwait(false);
@@ -333,9 +363,9 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     private const int NothingArrived = -2;
 
     /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
-    private static async Task<int> PeekAsync(SocketChannel downstream)
+    private async Task<int> PeekAsync(SocketChannel downstream, TimeSpan limit)
     {
-        using var timeout = new CancellationTokenSource(HandshakeTimeout);
+        using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);
         try
         {
             return await downstream.PeekFirstByteAsync(timeout.Token).ConfigureAwait(false);

@@ -11,6 +11,9 @@ internal sealed class ConnectionTracker
 
     public long Count => _open.Count;
 
+    /// <summary>The open connections (a live view: the heartbeat walks it).</summary>
+    public IEnumerable<ConnectionContext> Open => _open.Values;
+
     public long NextId() => Interlocked.Increment(ref _nextId);
 
     public void Add(ConnectionContext context) => _open[context.Id] = context;

@@ -57,10 +57,21 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                 try
                 {
+                    // Between requests the connection is idle (idleTimeout); from the first byte of a head on, the
+                    // head must complete within requestHeadTimeout; then the exchange runs while bytes move.
+                    context.SetPhase(ConnectionPhase.Idle);
+                    if (!await NextRequestStartsAsync(downstream.Input).ConfigureAwait(false))
+                    {
+                        return ConnectionEndReason.Completed; // the caller closed between requests
+                    }
+
+                    context.SetPhase(ConnectionPhase.RequestHead);
                     if (!await ReadRequestHeadAsync(downstream.Input, request, context.Settings.Http1Limits).ConfigureAwait(false))
                     {
                         return ConnectionEndReason.Completed; // the caller closed between requests, or a drain began
                     }
+
+                    context.SetPhase(ConnectionPhase.Exchange);
                 }
                 catch (Http1ParseException e)
                 {
@@ -183,11 +194,20 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     HeadRead read;
                     try
                     {
-                        read = requestBody.IsFaulted ? HeadRead.ClosedBeforeHead : await ReadResponseHeadAsync(upstream.Input, response, request.Method).ConfigureAwait(false);
+                        read = requestBody.IsFaulted ? HeadRead.ClosedBeforeHead : await ReadResponseHeadAsync(upstream.Input, response, request.Method, context).ConfigureAwait(false);
                     }
                     catch (Exception) when (requestBody.IsFaulted)
                     {
                         read = HeadRead.ClosedBeforeHead; // aborted because the request body failed
+                    }
+                    catch (TimeoutException)
+                    {
+                        // appResponseTimeout: the app has not started its answer; the caller gets 504, the exchange ends.
+                        upstream.Abort();
+                        context.Detail = $"the destination did not answer within {context.Settings.Limits.AppResponseTimeout?.TotalSeconds:0.###} s (appResponseTimeout)";
+                        context.Port.Metrics.Timeouts.Increment(ConnectionEndReason.AppResponseTimeout.Name());
+                        await WriteErrorAsync(downstream.Output, 504, context.Detail).ConfigureAwait(false);
+                        return ConnectionEndReason.AppResponseTimeout;
                     }
 
                     if (requestBody.IsFaulted)
@@ -253,6 +273,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     Http1HeadWriter.WriteResponseHead(downstream.Output, response, forwardUpgrade: true);
                     await downstream.Output.FlushAsync().ConfigureAwait(false);
+                    context.SetPhase(ConnectionPhase.Unbounded); // a tunnel (WebSocket) is as long-lived as its peers want
                     return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
                 }
 
@@ -334,8 +355,32 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             _ => throw new Http1ParseException("the caller closed in the middle of a request head"),
         };
 
-    private static ValueTask<HeadRead> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method) =>
-        Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method));
+    /// <summary>The destination's response head; with <c>appResponseTimeout</c> set, a TimeoutException when it takes longer.</summary>
+    private static async ValueTask<HeadRead> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context)
+    {
+        ValueTask<HeadRead> read = Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method));
+        if (context.Settings.Limits.AppResponseTimeout is { } limit && !read.IsCompleted)
+        {
+            return await read.AsTask().WaitAsync(limit, context.Clock).ConfigureAwait(false);
+        }
+
+        return await read.ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for the first byte of the next request without consuming it (where the idle phase ends).</summary>
+    private static async ValueTask<bool> NextRequestStartsAsync(PipeReader input)
+    {
+        ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+        bool started = !read.Buffer.IsEmpty;
+        if (read.IsCanceled && !started)
+        {
+            input.AdvanceTo(read.Buffer.Start);
+            return false; // a drain woke the idle connection: it ends now
+        }
+
+        input.AdvanceTo(read.Buffer.Start); // nothing consumed, nothing examined: the head reader sees the same bytes at once
+        return started || !read.IsCompleted;
+    }
 
     /// <summary>RFC 9110 §9.2.2: the methods a request may be sent again with (when no answer came).</summary>
     internal static bool IsIdempotent(string method) =>

@@ -36,6 +36,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
         });
         context.Http2 = connection;
+        context.SetPhase(ConnectionPhase.Idle); // the heartbeat tells idle (no stream holds a slot) from an exchange
         Task run = connection.RunAsync();
         await run.ConfigureAwait(false);
         Task[] pending;

@@ -60,6 +60,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         try
         {
             socket = await SocketChannel.ConnectAsync(port.AppHost, port.AppPort, ConnectTimeout, CancellationToken.None).ConfigureAwait(false);
+            WriteStall.Apply(socket.Socket, port.Limits.WriteStallTimeout); // an app that stops reading loses the connection too
         }
         catch (Exception e) when (e is SocketException or TimeoutException)
         {
