@@ -219,4 +219,26 @@ public sealed class Http2ProcessorTests : IAsyncLifetime
         Assert.Equal(1, Volatile.Read(ref posts));
         await caller.CloseAsync();
     }
+
+    [Fact]
+    public async Task A_connect_stream_is_answered_405_and_never_reaches_the_app()
+    {
+        int requests = 0;
+        var server = new LoopbackServer(async socket =>
+        {
+            Interlocked.Increment(ref requests);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), SocketFlags.None);
+        });
+        _servers.Add(server);
+        (Caller caller, _) = await ConnectAsync(server.Port);
+
+        byte[] connect = caller.Peer.Encode((":method", "CONNECT"), (":authority", "other.example:443"));
+        await caller.Peer.SendAsync(o => Http2FrameWriter.WriteHeaders(o, 1, connect, true, 16_384));
+        Dictionary<int, (string Status, string Body)> answers = await caller.AnswersAsync(1);
+
+        Assert.Equal("405", answers[1].Status);
+        Assert.StartsWith("CONNECT is not supported", answers[1].Body, StringComparison.Ordinal);
+        Assert.Equal(0, Volatile.Read(ref requests));
+        Assert.Equal(ConnectionEndReason.Completed, await caller.CloseAsync());
+    }
 }
