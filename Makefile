@@ -19,11 +19,19 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 AOT_PACKAGES  := clang zlib1g-dev
 TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps
 PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
+# Fuzzing: AFL++ drives the SharpFuzz targets of native-tests/fuzz (not part of `make test`).
+FUZZ_PACKAGES := afl++
+
+FUZZ_SECONDS    ?= 60
+FUZZ_TIMEOUT_MS ?= 3000
+FUZZ_TARGETS    ?= http1-request http1-response chunked http2-frames hpack config manifest
+FUZZ_OUT        := artifacts/fuzz
+FUZZ_BIN        := $(FUZZ_OUT)/bin
 
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test k8s-examples deps-aot deps-test publish build unit-test native-test perf perf-h1 perf-h2 bench soak clean
+.PHONY: help run test k8s-examples deps-aot deps-test deps-fuzz publish build unit-test native-test fuzz perf perf-h1 perf-h2 bench soak clean
 
 # make soak: how long the mixed load runs (seconds); the whole target takes about SOAK_SECONDS + 2 min.
 SOAK_SECONDS ?= 60
@@ -36,6 +44,7 @@ help:
 	@echo "make perf-h2  the same over HTTP/2 (h2load -n 200000 -c 16 -m 8)"
 	@echo "make soak [SOAK_SECONDS=60]  mixed HTTP/1.1+HTTP/2 over TLS through app, intercept and wiretap routes, XxHash128 of"
 	@echo "             every body, config rewrite + certificate rotation mid-run; fails on errors, altered bytes or leaked fds"
+	@echo "make fuzz   afl-fuzz each parser for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, one at a time (native-tests/fuzz/README.md)"
 	@echo "make k8s-examples  regenerate containers/k8s/echo.config.json and echo.injected.yaml from echo.yaml"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
@@ -53,6 +62,9 @@ deps-aot:
 
 deps-test:
 	$(call apt_install,$(TEST_PACKAGES))
+
+deps-fuzz:
+	$(call apt_install,$(FUZZ_PACKAGES))
 
 $(BIN): $(SOURCES)
 	$(DOTNET) publish src/Switchyard -c $(CONFIG) -r $(RID) -o $(PUBLISH_DIR)
@@ -80,6 +92,14 @@ test: deps-test publish build
 k8s-examples: publish
 	$(BIN) generate -f containers/k8s/echo.yaml -o containers/k8s/echo.config.json
 	$(BIN) inject -f containers/k8s/echo.yaml > containers/k8s/echo.injected.yaml
+
+# A fresh build each time: sharpfuzz instruments switchyard.dll in place (and refuses an instrumented one).
+fuzz: deps-fuzz
+	rm -rf $(FUZZ_BIN)
+	$(DOTNET) tool restore
+	$(DOTNET) build native-tests/fuzz/Switchyard.Fuzz -c $(CONFIG) -o $(FUZZ_BIN)
+	$(DOTNET) tool run sharpfuzz $(FUZZ_BIN)/switchyard.dll
+	native-tests/fuzz/fuzz.sh $(FUZZ_BIN) $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TIMEOUT_MS) $(FUZZ_TARGETS)
 
 perf: publish
 	$(call apt_install,$(PERF_PACKAGES))

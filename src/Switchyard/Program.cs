@@ -142,6 +142,7 @@ public static class Program
 
         TimeSpan poll = FileWatch.PollIntervalFromEnvironment();
         var watcher = new ConfigWatcher(settings.FilePath, settings.Fingerprint, agent.Apply, agent.Metrics, logger, poll);
+        agent.Metrics.ConfigChecks = () => watcher.Checks;
         logger.WatchingFiles(settings.FilePath, agent.Certificates.Count, (long)poll.TotalMilliseconds);
         ready?.Invoke(agent, admin);
         string signal = await stop.Task.ConfigureAwait(false);

@@ -221,4 +221,55 @@ public sealed class TimeoutTests(ITestOutputHelper output)
         Assert.Equal(string.Empty, await ReadUntilClosedAsync(second));
         await EndedAsync(env.Agent, "max_connections");
     }
+
+    [Fact]
+    public async Task An_HTTP2_stream_with_HEADERS_and_never_DATA_is_reset_after_streamIdleTimeout_and_the_connection_goes_on()
+    {
+        await using var env = await ProxiedApp.StartAsync(output, Http1App(), "always", Limits(new JsonObject { ["streamIdleTimeout"] = "1s" }));
+        using var cts = new CancellationTokenSource(Within);
+        await using var client = await Http2FrameClient.OpenAsync(env.ListenPort, tls: false, cts.Token);
+        await client.SendAsync(cts.Token, client.Request(1, "POST", "/never-data", endStream: false));
+
+        FrameLog log = await client.ReadUntilAsync(f => f.Type == FrameType.RstStream && f.StreamId == 1, Within);
+        Assert.Equal(H2Error.Cancel, log.ResetOf(1)?.ErrorCode);
+        Assert.Null(log.GoAway);
+
+        await client.SendAsync(cts.Token, client.Request(3, "GET", "/after"));
+        FrameLog after = await client.ReadUntilAsync(f => f.StreamId == 3 && f.HasFlag(FrameFlags.EndStream), Within);
+        Assert.Equal(200, after.StatusOf(3));
+        await env.Agent.WaitForMetricAsync("switchyard_timeouts_total", [("port", "web"), ("reason", "stream_idle_timeout")], v => v >= 1, ">= 1");
+    }
+
+    [Fact]
+    public async Task A_caller_that_stops_reading_loses_the_connection_after_writeStallTimeout()
+    {
+        byte[] chunk = new byte[64 * 1024];
+        await using var env = await ProxiedApp.StartAsync(output, Http1App(async http =>
+        {
+            http.Response.ContentLength = 512L * 1024 * 1024; // far more than the socket buffers between us
+            try
+            {
+                for (int i = 0; i < 8192; i++)
+                {
+                    await http.Response.Body.WriteAsync(chunk, http.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // the agent gave up on the caller and closed our side too
+            }
+        }), "always", Limits(new JsonObject { ["writeStallTimeout"] = "2s" }));
+        using Socket socket = await ConnectAsync(env.ListenPort);
+        socket.ReceiveBufferSize = 4096;
+        await socket.SendAsync("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+
+        // The caller never reads: its window closes, the agent's writes stall, the kernel ends the connection after
+        // writeStallTimeout (without the limit it stayed open for good). Its end reason is write_stall when the failure
+        // reads "timed out" or nothing moved for the limit; a pipeline that had buffered ahead may report the reset.
+        await env.Agent.WaitForMetricAsync("switchyard_connections_active", [("port", "web")], v => v == 0, "== 0", TimeSpan.FromSeconds(30));
+        string metrics = await env.Agent.GetMetricsAsync();
+        double ended = PrometheusText.Sum(metrics, "switchyard_connection_ends_total", ("port", "web"), ("reason", "write_stall"))
+            + PrometheusText.Sum(metrics, "switchyard_connection_ends_total", ("port", "web"), ("reason", "downstream_reset"));
+        Assert.Equal(1, ended);
+    }
 }

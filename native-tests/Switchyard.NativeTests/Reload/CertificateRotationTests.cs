@@ -67,6 +67,38 @@ public sealed class CertificateRotationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_certificate_rotated_after_a_config_reload_that_keeps_the_port_is_presented()
+    {
+        using var dir = new TempDir();
+        PemSet pem = PemSet.Write(dir.Path);
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server });
+        var certs = new KubeletVolume(Path.Combine(dir.Path, "certs"), Pair(pem.Server));
+        int admin = Ports.GetFreeTcpPort();
+        int web = Ports.GetFreeTcpPort();
+        JsonObject port = AgentConfig.Port("web", web, app.Port, "always");
+        port["downstreamTls"] = AgentConfig.DownstreamTls(new CertFiles(certs.PathOf("tls.crt"), certs.PathOf("tls.key")), ["http/1.1"]);
+        port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        JsonObject config = AgentConfig.Create(admin, port);
+        var volume = new KubeletVolume(Path.Combine(dir.Path, "config"), new Dictionary<string, string> { ["config.json"] = config.ToJsonString() });
+        await using var agent = await AgentProcess.StartWithConfigFileAsync(output, dir, volume.PathOf("config.json"), admin, ConfigReloadTests.FastPoll);
+        string first = Serial(TestPki.Shared.Server.SerialNumber);
+        string second = Serial(TestPki.Shared.ServerFromOtherCa.SerialNumber);
+        Assert.Equal(first, await PresentedSerialAsync(web));
+
+        // The config is rewritten (one intercept added, the port unchanged), then the certificate rotates.
+        JsonObject next = JsonNode.Parse(config.ToJsonString())!.AsObject();
+        next["intercepts"] = new JsonArray(ConfigReloadTests.Intercept("alice", "web", Ports.GetFreeTcpPort()));
+        volume.Swap(new Dictionary<string, string> { ["config.json"] = next.ToJsonString() });
+        await agent.WaitForMetricAsync("switchyard_config_reloads_total", Ok, v => v == 1, "1");
+        certs.Swap(Pair(pem.ServerFromOtherCa));
+        await agent.WaitForMetricAsync("switchyard_certificate_reloads_total", Ok, v => v == 1, "1");
+
+        Assert.Equal(second, await PresentedSerialAsync(web));
+        CurlResult result = await Curl.HttpsAsync(web, "/after-reload-and-rotation", "--cacert", pem.OtherCaCert);
+        Assert.True(result.Succeeded, result.ToString());
+    }
+
+    [Fact]
     public async Task A_rotated_upstream_client_certificate_is_presented_to_the_app_on_a_new_connection()
     {
         using var dir = new TempDir();

@@ -20,7 +20,7 @@ public sealed class ConfigReloadTests(ITestOutputHelper output)
     /// <summary>The environment every reload test gives the agent: a fast periodic check keeps the tests short.</summary>
     internal static Dictionary<string, string> FastPoll => new() { ["SWITCHYARD_CONFIG_POLL"] = "200ms" };
 
-    private static JsonObject Intercept(string id, string port, int target) => new()
+    internal static JsonObject Intercept(string id, string port, int target) => new()
     {
         ["id"] = id,
         ["port"] = port,
@@ -115,7 +115,9 @@ public sealed class ConfigReloadTests(ITestOutputHelper output)
         Assert.Contains($"{configPath}: $.ports[0].tls:", error.Message, StringComparison.Ordinal);
         Assert.Equal("Error", error.LogLevel);
 
-        await Task.Delay(1000); // several periodic checks of the same bad file: counted and logged once
+        // Several periodic checks of the same bad file later, it is still counted and logged once.
+        double checks = PrometheusText.Sum(await agent.GetMetricsAsync(), "switchyard_config_checks_total", []);
+        await agent.WaitForMetricAsync("switchyard_config_checks_total", [], v => v >= checks + 3, $">= {checks + 3}");
         string metrics = await agent.GetMetricsAsync();
         Assert.Equal(1, PrometheusText.Sum(metrics, "switchyard_config_reloads_total", Failed));
         Assert.Equal(0, PrometheusText.Sum(metrics, "switchyard_config_reloads_total", Ok));

@@ -130,3 +130,31 @@ public sealed class HeartbeatTests : IDisposable
         Assert.Equal(ConnectionEndReason.RequestHeadTimeout, context.Expired);
     }
 }
+
+/// <summary>Recognising the kernel's write-stall abort at the end of a connection.</summary>
+public sealed class WriteStallEndTests
+{
+    [Fact]
+    public void A_reset_in_an_exchange_quiet_for_the_stall_limit_is_a_write_stall_and_a_fresh_one_is_not()
+    {
+        var clock = new ManualClock();
+        PortSettings port = TestContexts.Port(9) with { Limits = new PortLimits { WriteStallTimeout = TimeSpan.FromSeconds(2) } };
+        var context = new ConnectionContext();
+        context.Start(1, new PortRuntime(port, NullLogger.Instance), clock);
+        context.SetPhase(ConnectionPhase.Exchange);
+        context.AddOut(4096);
+        context.Reason = ConnectionEndReason.DownstreamReset;
+        context.Detail = "Broken pipe";
+
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.False(ConnectionHandler.EndedByWriteStall(context)); // bytes moved a moment ago: the caller reset
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(ConnectionHandler.EndedByWriteStall(context));
+
+        context.Detail = "Connection timed out";
+        clock.Advance(TimeSpan.Zero);
+        context.AddOut(1);
+        Assert.True(ConnectionHandler.EndedByWriteStall(context)); // the kernel's own word for it
+    }
+}

@@ -40,4 +40,40 @@ public sealed class WiretapsTests
         Assert.Equal(["/first", "/second"], received.ToArray());
         Assert.Equal(2, tap.ConnectionCount);
     }
+
+    [Fact]
+    public async Task A_kept_alive_tap_connection_that_the_tap_closes_is_closed_by_the_next_idle_check()
+    {
+        var clock = new ManualClock();
+        var closedByAgent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var tap = new LoopbackServer(async socket =>
+        {
+            var buffer = new byte[1024];
+            await socket.ReceiveAsync(buffer, SocketFlags.None);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), SocketFlags.None);
+            socket.Shutdown(SocketShutdown.Send); // the tap's keep-alive timeout: FIN, its reading side still open
+            Assert.Empty(await Loopback.ReadToEndAsync(socket));
+            closedByAgent.SetResult();
+        });
+        var rule = new InterceptRule("tap", "web", InterceptMode.Wiretap, filter: null, target: $"127.0.0.1:{tap.Port}");
+        var taps = new Wiretaps(_ => null, NullLogger.Instance) { Time = clock };
+
+        taps.Offer(rule, Copy("/one"));
+
+        // Each idle check is a timer on the manual clock: run them (fewer than the idle timeout's worth) until the
+        // agent closes the connection because the tap closed its side.
+        int checks = 0;
+        while (!closedByAgent.Task.IsCompleted && checks < (int)(ConnectionPool.IdleTimeout / ConnectionPool.SweepInterval) - 1)
+        {
+            await clock.WhenArmedAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            clock.Advance(ConnectionPool.SweepInterval);
+            checks++;
+            await Task.WhenAny(closedByAgent.Task, clock.WhenArmedAsync()).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        await closedByAgent.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, taps.Delivered.Get("tap"));
+        Assert.Equal(1, taps.IdleClosed.Get("tap"));
+        Assert.Null(taps.Drops.GetValueOrDefault("tap"));
+    }
 }

@@ -111,6 +111,9 @@ internal sealed class Metrics
 
     public void ConfigReloaded(bool ok) => Interlocked.Increment(ref ok ? ref _configReloadsOk : ref _configReloadsFailed);
 
+    /// <summary>The config watcher's completed checks (events and periodic polls), when a watcher runs.</summary>
+    public Func<long>? ConfigChecks { get; set; }
+
     public long ConfigReloadsOk => Volatile.Read(ref _configReloadsOk);
 
     public long ConfigReloadsFailed => Volatile.Read(ref _configReloadsFailed);
@@ -123,6 +126,12 @@ internal sealed class Metrics
         sb.Append("# HELP switchyard_config_reloads_total Config reloads by result.\n# TYPE switchyard_config_reloads_total counter\n");
         PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"ok\"", Volatile.Read(ref _configReloadsOk));
         PortMetrics.Line(sb, "switchyard_config_reloads_total", "result=\"failed\"", Volatile.Read(ref _configReloadsFailed));
+        if (ConfigChecks is { } checks)
+        {
+            sb.Append("# HELP switchyard_config_checks_total Checks of the config file (file events and periodic polls), changed or not.\n# TYPE switchyard_config_checks_total counter\n");
+            sb.Append("switchyard_config_checks_total ").Append(checks().ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
         sb.Append("# HELP switchyard_certificate_reloads_total Certificate/key pairs re-read after a file change, by result (failed: the previous pair stays in use).\n# TYPE switchyard_certificate_reloads_total counter\n");
         PortMetrics.Line(sb, "switchyard_certificate_reloads_total", "result=\"ok\"", CertificateReloads.Get("ok"));
         PortMetrics.Line(sb, "switchyard_certificate_reloads_total", "result=\"failed\"", CertificateReloads.Get("failed"));

@@ -46,6 +46,7 @@ internal sealed partial class Http2Connection
         else
         {
             _headerBlock = block;
+            Volatile.Write(ref _headerBlockSince, Clock.GetTimestamp());
         }
     }
 
@@ -76,6 +77,7 @@ internal sealed partial class Http2Connection
         {
             HeaderBlock block = _headerBlock;
             _headerBlock = default;
+            Volatile.Write(ref _headerBlockSince, 0);
             OnHeaderBlock(block);
         }
     }
@@ -231,7 +233,7 @@ internal sealed partial class Http2Connection
             }
             else
             {
-                stream = new Http2Stream(this, streamId, _peerInitialWindow, _limits.InitialStreamWindow) { SlotHolds = 1 };
+                stream = new Http2Stream(this, streamId, _peerInitialWindow, _limits.InitialStreamWindow) { SlotHolds = 1, LastActivity = Clock.GetTimestamp() };
                 _streams.Add(streamId, stream);
                 _activeStreams++;
                 return stream;

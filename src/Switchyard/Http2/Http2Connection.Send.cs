@@ -28,7 +28,7 @@ internal sealed partial class Http2Connection
             int maxFrame;
             lock (Sync)
             {
-                if (_closed || _goAwayReceivedLastStreamId >= 0)
+                if (_closed || _retired || _goAwayReceivedLastStreamId >= 0)
                 {
                     throw new Http2StreamResetException(Http2ErrorCode.RefusedStream, "the connection to the destination is closing", retryable: true);
                 }
@@ -36,6 +36,7 @@ internal sealed partial class Http2Connection
                 stream = new Http2Stream(this, _nextStreamId, _peerInitialWindow, _limits.InitialStreamWindow)
                 {
                     SlotHolds = 1,
+                    LastActivity = Clock.GetTimestamp(),
                     RequestIsHead = headers.TryGet(":method"u8, out ReadOnlySpan<byte> method) && method.SequenceEqual("HEAD"u8),
                 };
                 stream.State.Open(receivedByUs: false, endStream);
@@ -65,6 +66,7 @@ internal sealed partial class Http2Connection
         {
             ThrowIfGone(stream);
             _writer.WriteHeaders(stream.Id, headers, endStream, maxFrame, scheme: default);
+            stream.LastActivity = Clock.GetTimestamp();
             await _writer.FlushUnlessQueuedAsync().ConfigureAwait(false);
         }
         finally
@@ -122,6 +124,7 @@ internal sealed partial class Http2Connection
             {
                 ThrowIfGone(stream);
                 Http2FrameWriter.WriteData(_writer.Output, stream.Id, data.Slice(0, chunk), endStream && last);
+                stream.LastActivity = Clock.GetTimestamp();
                 await _writer.FlushUnlessQueuedAsync().ConfigureAwait(false);
             }
             finally

@@ -52,6 +52,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     private int _activeStreams; // streams holding a concurrency slot
     private int _goAwayReceivedLastStreamId = -1;
     private bool _goAwaySent;
+    private bool _retired;
     private bool _closed;
 
     /// <param name="onStream">
@@ -68,6 +69,42 @@ internal sealed partial class Http2Connection : IAsyncDisposable
         _decoder = new HpackDecoder(_limits.HeaderTableSize, _limits.MaxHeaderListSize);
         _writer = new Http2OutputWriter(channel);
         _receiveWindow = new InboundWindow(DefaultWindow, Math.Max(DefaultWindow, _limits.ConnectionWindow));
+    }
+
+    /// <summary>The clock of the stream idle timeouts and the zero-window stall (the abuse guard's, when there is one).</summary>
+    internal TimeProvider Clock => _guard?.Time ?? TimeProvider.System;
+
+    /// <summary>When the header block waiting for CONTINUATION started (0: none), for <c>requestHeadTimeout</c>.</summary>
+    public long HeaderBlockSince => Volatile.Read(ref _headerBlockSince);
+
+    private long _headerBlockSince;
+
+    /// <summary>
+    /// Resets (CANCEL) every stream with no byte moved either way for longer than <paramref name="limit"/>
+    /// (<c>streamIdleTimeout</c>: ends that exchange, the connection's other streams go on).
+    /// </summary>
+    /// <returns>How many streams were reset.</returns>
+    public int EndIdleStreams(TimeSpan limit)
+    {
+        long now = Clock.GetTimestamp();
+        List<Http2Stream>? idle = null;
+        lock (Sync)
+        {
+            foreach (Http2Stream s in _streams.Values)
+            {
+                if (Clock.GetElapsedTime(s.LastActivity, now) > limit)
+                {
+                    (idle ??= []).Add(s);
+                }
+            }
+        }
+
+        foreach (Http2Stream s in idle ?? [])
+        {
+            _ = ResetAsync(s, Http2ErrorCode.Cancel).AsTask();
+        }
+
+        return idle?.Count ?? 0;
     }
 
     /// <summary>The lock of the connection's and its streams' state (never held across an await).</summary>
@@ -94,7 +131,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
         {
             lock (Sync)
             {
-                return !_closed && _goAwayReceivedLastStreamId < 0 && !_goAwaySent && _activeStreams < _peerMaxConcurrentStreams && _nextStreamId < int.MaxValue - 2;
+                return !_closed && !_retired && _goAwayReceivedLastStreamId < 0 && !_goAwaySent && _activeStreams < _peerMaxConcurrentStreams && _nextStreamId < int.MaxValue - 2;
             }
         }
     }
@@ -103,6 +140,24 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     public int ActiveStreams
     {
         get { lock (Sync) { return _activeStreams; } }
+    }
+
+    /// <summary>
+    /// Client role: when no stream holds a slot, takes the connection out of service (no stream opens on it from here
+    /// on: one racing in is refused as retryable) and returns true; the caller then shuts it down. False when busy.
+    /// </summary>
+    public bool TryRetireIdle()
+    {
+        lock (Sync)
+        {
+            if (_closed || _retired || _activeStreams > 0)
+            {
+                return false;
+            }
+
+            _retired = true;
+            return true;
+        }
     }
 
     /// <summary>Completes once no stream holds a slot after a GOAWAY either way (draining), or the connection ended.</summary>

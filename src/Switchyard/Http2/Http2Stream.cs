@@ -82,6 +82,9 @@ internal sealed class Http2Stream
 
     internal bool ExchangeHeld;
 
+    /// <summary>When a byte last moved on the stream either way (timestamp of the connection's clock): its idle timeout counts from here.</summary>
+    internal long LastActivity;
+
     /// <summary>The peer's direction has ended (END_STREAM or a reset): no more DATA or HEADERS will come.</summary>
     public bool RemoteEnded
     {
@@ -127,6 +130,7 @@ internal sealed class Http2Stream
 
     internal void OnData(in System.Buffers.ReadOnlySequence<byte> data)
     {
+        LastActivity = Connection.Clock.GetTimestamp();
         foreach (ReadOnlyMemory<byte> segment in data)
         {
             _inbound.Writer.Write(segment.Span);

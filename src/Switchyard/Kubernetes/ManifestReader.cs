@@ -44,6 +44,13 @@ public static class ManifestReader
         {
             throw new KubeInputException(file, null, $"line {e.Start.Line}, column {e.Start.Column}", $"invalid YAML: {e.Message}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+        {
+            // YamlDotNet's scanner fails some malformed input with these instead of a YamlException (found by
+            // fuzzing: ": [\n0" throws InvalidOperationException from Scanner.ScanPlainScalar). Still bad input: exit 2
+            // with one line, never an unhandled exception. Only the parse is guarded, not our own code below.
+            throw new KubeInputException(file, null, "$", $"invalid YAML: the YAML parser gave up ({e.GetType().Name})");
+        }
 
         var documents = new List<ManifestDocument>();
         for (int i = 0; i < stream.Documents.Count; i++)

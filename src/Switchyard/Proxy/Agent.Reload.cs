@@ -28,6 +28,7 @@ internal sealed partial class Agent
             }
 
             AgentSettings current = _settings;
+            next = ReuseCertificateSources(next);
             List<PortRuntime> before = _ports;
             // A TCP and a UDP port may share a number: ports are matched by protocol and listen address.
             var byListen = new Dictionary<(string, IPEndPoint), PortRuntime>();
@@ -122,6 +123,77 @@ internal sealed partial class Agent
             CheckCertificates();
             return (null, changes.Count == 0 ? "no effective change" : string.Join(", ", changes));
         }
+    }
+
+    /// <summary>
+    /// Every certificate source in force: the settings each port actually uses (a kept, unchanged port keeps its
+    /// previous settings object), the config's, and the live intercepts'. One entry per object.
+    /// </summary>
+    private List<Tls.CertificateSource> SourcesInForce()
+    {
+        var sources = new List<Tls.CertificateSource>();
+        foreach (PortSettings port in _ports.Select(p => p.Settings).Concat(_settings.Ports))
+        {
+            Add(port.DownstreamTls?.Certificate);
+            Add(port.UpstreamTls?.ClientCertificate);
+        }
+
+        foreach (InterceptSettings intercept in Intercepts.Values)
+        {
+            Add(intercept.Tls?.ClientCertificate);
+        }
+
+        return sources;
+
+        void Add(Tls.CertificateSource? source)
+        {
+            if (source is not null && !sources.Contains(source))
+            {
+                sources.Add(source);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="next"/> with each certificate pair that is already in force (same files, same certificate
+    /// loaded) replaced by the source in force, so that one file pair keeps one source across reloads: a kept,
+    /// unchanged port goes on reading the source that the watcher refreshes, and a rotation counts once.
+    /// </summary>
+    private AgentSettings ReuseCertificateSources(AgentSettings next)
+    {
+        Func<Tls.CertificateSource?, Tls.CertificateSource?> reuse = SourceReuser();
+        PortSettings[] ports = [.. next.Ports.Select(p =>
+            reuse(p.DownstreamTls?.Certificate) == p.DownstreamTls?.Certificate && reuse(p.UpstreamTls?.ClientCertificate) == p.UpstreamTls?.ClientCertificate
+                ? p
+                : p with
+                {
+                    DownstreamTls = p.DownstreamTls is { } d ? d with { Certificate = reuse(d.Certificate)! } : null,
+                    UpstreamTls = p.UpstreamTls is { } u ? u with { ClientCertificate = reuse(u.ClientCertificate) } : null,
+                })];
+        InterceptSettings[] intercepts = [.. next.Intercepts.Select(i => ReuseCertificateSource(i, reuse))];
+        return ports.SequenceEqual(next.Ports) && intercepts.SequenceEqual(next.Intercepts)
+            ? next // nothing in force to share: the settings object stays the one given
+            : next with { Ports = ports, Intercepts = intercepts };
+    }
+
+    private static InterceptSettings ReuseCertificateSource(InterceptSettings intercept, Func<Tls.CertificateSource?, Tls.CertificateSource?> reuse) =>
+        intercept.Tls is { } t && reuse(t.ClientCertificate) != t.ClientCertificate ? intercept with { Tls = t with { ClientCertificate = reuse(t.ClientCertificate) } } : intercept;
+
+    /// <summary>Maps a freshly loaded source to the one in force for the same files when both hold the same certificate.</summary>
+    private Func<Tls.CertificateSource?, Tls.CertificateSource?> SourceReuser()
+    {
+        var inForce = new Dictionary<(string, string), Tls.CertificateSource>();
+        foreach (Tls.CertificateSource source in SourcesInForce())
+        {
+            inForce.TryAdd((source.CertPath, source.KeyPath), source);
+        }
+
+        return source =>
+            source is not null && inForce.TryGetValue((source.CertPath, source.KeyPath), out Tls.CertificateSource? kept)
+                && kept.Current.Leaf.Thumbprint == source.Current.Leaf.Thumbprint
+                && kept.Current.Intermediates.Count == source.Current.Intermediates.Count
+                ? kept
+                : source;
     }
 
     /// <summary>Swaps the previous config's intercepts for <paramref name="intercepts"/> in one route-table snapshot; admin API ones stay.</summary>

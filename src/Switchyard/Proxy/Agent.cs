@@ -42,7 +42,7 @@ internal sealed partial class Agent : IAsyncDisposable
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
         var upstreams = new Upstream.UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry);
         ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
-        var destinations = new DestinationOpener(upstreams, new Upstream.ConnectionPool(), new Upstream.Http2ClientPool(),
+        var destinations = new DestinationOpener(upstreams, Http1Pool, Http2Pool,
             new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
         _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
         _heartbeat = new Heartbeat(Tracker, TimeProvider.System, connectionLogger);
@@ -59,6 +59,12 @@ internal sealed partial class Agent : IAsyncDisposable
 
     /// <summary>Checks every connection's timeouts once a second.</summary>
     private readonly Heartbeat _heartbeat;
+
+    /// <summary>Idle HTTP/1 connections to apps and targets (swept for expired and peer-closed ones).</summary>
+    public Upstream.ConnectionPool Http1Pool { get; } = new();
+
+    /// <summary>HTTP/2 client connections to apps and targets (closed after their idle timeout).</summary>
+    public Upstream.Http2ClientPool Http2Pool { get; } = new();
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }
@@ -82,6 +88,7 @@ internal sealed partial class Agent : IAsyncDisposable
     {
         lock (_interceptsLock)
         {
+            intercept = ReuseCertificateSource(intercept, SourceReuser()); // one source per file pair (see Apply)
             if (!Routes.TryAdd(intercept.Rule))
             {
                 return false;
@@ -184,31 +191,11 @@ internal sealed partial class Agent : IAsyncDisposable
         }
     }
 
-    /// <summary>The certificate pairs of the config in force and of the live intercepts, watched for rotation.</summary>
-    private void WatchCertificates()
-    {
-        var sources = new List<Tls.CertificateSource>();
-        foreach (PortSettings port in Settings.Ports)
-        {
-            Add(port.DownstreamTls?.Certificate);
-            Add(port.UpstreamTls?.ClientCertificate);
-        }
-
-        foreach (InterceptSettings intercept in Intercepts.Values)
-        {
-            Add(intercept.Tls?.ClientCertificate);
-        }
-
-        Certificates.Watch(sources);
-
-        void Add(Tls.CertificateSource? source)
-        {
-            if (source is not null && !sources.Contains(source))
-            {
-                sources.Add(source);
-            }
-        }
-    }
+    /// <summary>
+    /// The certificate pairs in force, watched for rotation: those the ports actually use (which, for a port kept
+    /// unchanged by a reload, are its previous settings'), the config's, and the live intercepts'.
+    /// </summary>
+    private void WatchCertificates() => Certificates.Watch(SourcesInForce());
 
     /// <summary>
     /// Stops accepting, lets open connections finish for up to <paramref name="drainTimeout"/>, then aborts the rest.
@@ -245,6 +232,8 @@ internal sealed partial class Agent : IAsyncDisposable
             await Task.WhenAny(idle, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
         }
 
+        Http1Pool.Dispose();
+        Http2Pool.Dispose();
         _logger.Stopped((long)Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
     }
 
@@ -278,6 +267,8 @@ internal sealed partial class Agent : IAsyncDisposable
         _heartbeat.Dispose();
         Tunnel?.Dispose();
         Certificates.Dispose();
+        Http1Pool.Dispose();
+        Http2Pool.Dispose();
         foreach (PortRuntime port in Ports)
         {
             port.Listener?.Dispose();

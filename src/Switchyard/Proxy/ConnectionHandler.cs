@@ -73,7 +73,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             {
                 context.Reason = expired; // a limit ended it: that is why, whatever error the abort caused
             }
-            else if (WriteStall.Ended(context.Detail))
+            else if (EndedByWriteStall(context))
             {
                 context.Reason = ConnectionEndReason.WriteStall;
                 port.Metrics.Timeouts.Increment(ConnectionEndReason.WriteStall.Name());
@@ -86,6 +86,29 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             tracker.Remove(context);
             Contexts.Return(context);
         }
+    }
+
+    /// <summary>
+    /// Whether the kernel's TCP_USER_TIMEOUT (<c>writeStallTimeout</c>) ended the connection: it failed while bytes
+    /// were on their way and none had moved for that long (the error itself may read "timed out", or "broken pipe"
+    /// when another read or write met the abort first).
+    /// </summary>
+    internal static bool EndedByWriteStall(ConnectionContext context)
+    {
+        if (context.Reason is not (ConnectionEndReason.DownstreamReset or ConnectionEndReason.UpstreamReset or ConnectionEndReason.Error))
+        {
+            return false;
+        }
+
+        if (WriteStall.Ended(context.Detail))
+        {
+            return true;
+        }
+
+        TimeSpan quiet = context.Clock.GetElapsedTime(context.LastActivity);
+        return context.PhaseAndSince.Phase is ConnectionPhase.Exchange or ConnectionPhase.Unbounded
+            && context.BytesOut + context.BytesIn > 0
+            && quiet >= context.Settings.Limits.WriteStallTimeout - Heartbeat.Interval;
     }
 
     /// <summary>

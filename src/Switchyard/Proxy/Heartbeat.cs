@@ -36,9 +36,19 @@ internal sealed class Heartbeat : IDisposable
         long now = _time.GetTimestamp();
         foreach (ConnectionContext context in _tracker.Open)
         {
-            if (context.Settings is not null)
+            if (context.Settings is null)
             {
-                Check(context, now); // a context being returned to its pool has no settings: skipped
+                continue; // being returned to its pool
+            }
+
+            try
+            {
+                Check(context, now);
+            }
+            catch (Exception e)
+            {
+                // A timer callback must never throw (it would end the process); one connection's failure is logged.
+                _logger.ConnectionFailed(e, context.Id, context.Settings?.Name ?? "?");
             }
         }
     }
@@ -50,9 +60,30 @@ internal sealed class Heartbeat : IDisposable
         Http2.Http2Connection? h2 = context.Http2;
         if (h2 is not null && phase is ConnectionPhase.Idle or ConnectionPhase.Exchange)
         {
-            // HTTP/2: idle while no stream holds a slot, else in an exchange; both measured from the last byte moved.
-            phase = h2.ActiveStreams == 0 ? ConnectionPhase.Idle : ConnectionPhase.Exchange;
-            since = context.LastActivity;
+            // HTTP/2: a header block waiting for CONTINUATION is a request head in progress.
+            long headerBlock = h2.HeaderBlockSince;
+            if (headerBlock != 0 && _time.GetElapsedTime(headerBlock, now) > limits.RequestHeadTimeout)
+            {
+                context.Expire(ConnectionEndReason.RequestHeadTimeout);
+                context.Abort();
+                return;
+            }
+
+            if (h2.ActiveStreams > 0)
+            {
+                // Streams in flight: each idle one is reset on its own (streamIdleTimeout ends that exchange only).
+                int ended = h2.EndIdleStreams(limits.StreamIdleTimeout);
+                for (int i = 0; i < ended; i++)
+                {
+                    context.Port.Metrics.Timeouts.Increment(ConnectionEndReason.StreamIdleTimeout.Name());
+                }
+
+                return;
+            }
+
+            // No stream holds a slot: idle since the last byte moved.
+            phase = ConnectionPhase.Idle;
+            since = Math.Max(since, context.LastActivity);
         }
         else if (phase == ConnectionPhase.Exchange)
         {

@@ -152,9 +152,17 @@ public sealed class SocketChannel : Channel
             }
         }
 
-        if (!Input.TryRead(out ReadResult result))
+        ReadResult result;
+        try
         {
-            return true; // nothing arrived, not even a FIN
+            if (!Input.TryRead(out result))
+            {
+                return true; // nothing arrived, not even a FIN
+            }
+        }
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
+        {
+            return false; // the receive side failed (a reset): certainly not open
         }
 
         bool idle = result.Buffer.IsEmpty && !result.IsCompleted && !result.IsCanceled;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Switchyard.Transport;
 
 namespace Switchyard.Upstream;
@@ -7,32 +6,70 @@ namespace Switchyard.Upstream;
 /// <summary>
 /// Idle keep-alive connections per destination (the app of a port, or an intercept's target), reused last-in
 /// first-out so that a handful of connections stay warm. A connection is handed out only if it is still open and
-/// has nothing unread (a peer that closed or spoke while idle is discarded); idle ones expire after a while.
+/// has nothing unread (a peer that closed or spoke while idle is discarded); idle ones expire after a while. A
+/// periodic sweep closes the expired ones and those whose peer closed, so that an idle pool holds no dead socket
+/// (a connection the server closed would otherwise sit in CLOSE_WAIT until a later request for its destination).
 /// </summary>
-internal sealed class ConnectionPool
+internal sealed class ConnectionPool : IDisposable
 {
     public const int MaxIdlePerDestination = 64;
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly ConcurrentDictionary<string, ConcurrentStack<(Channel Channel, long IdleSince)>> _idle = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How often idle connections are looked at. It bounds how long a socket whose server closed it (or one past
+    /// <see cref="IdleTimeout"/>) stays open: a few seconds keeps that short next to typical server keep-alive
+    /// timeouts (5 s to 75 s), and a pass costs one non-blocking poll per idle connection.
+    /// </summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<string, List<(Channel Channel, long IdleSince)>> _idle = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweep;
     private long _reused;
     private long _discarded;
+    private long _swept;
+    private volatile bool _disposed;
+
+    /// <param name="time">The clock of the idle timeout and of the sweep (a manual one in tests); the system's by default.</param>
+    public ConnectionPool(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _sweep = _time.CreateTimer(static pool => ((ConnectionPool)pool!).Sweep(), this, SweepInterval, SweepInterval);
+    }
 
     public long Reused => Volatile.Read(ref _reused);
 
     public long Discarded => Volatile.Read(ref _discarded);
 
+    /// <summary>Idle connections closed by the sweep (expired, or closed by their peer).</summary>
+    public long Swept => Volatile.Read(ref _swept);
+
+    /// <summary>Idle connections held now, over every destination.</summary>
+    public int Count => _idle.Values.Sum(list => { lock (list) { return list.Count; } });
+
     /// <summary>An idle, still-open connection to <paramref name="destination"/>, or null.</summary>
     public Channel? TryRent(string destination)
     {
-        if (!_idle.TryGetValue(destination, out ConcurrentStack<(Channel Channel, long IdleSince)>? stack))
+        if (!_idle.TryGetValue(destination, out List<(Channel Channel, long IdleSince)>? list))
         {
             return null;
         }
 
-        while (stack.TryPop(out (Channel Channel, long IdleSince) entry))
+        while (true)
         {
-            if (Stopwatch.GetElapsedTime(entry.IdleSince) < IdleTimeout && entry.Channel.IsIdleAndOpen())
+            (Channel Channel, long IdleSince) entry;
+            lock (list)
+            {
+                if (list.Count == 0)
+                {
+                    return null;
+                }
+
+                entry = list[^1];
+                list.RemoveAt(list.Count - 1); // ours from here: the sweep no longer sees it
+            }
+
+            if (_time.GetElapsedTime(entry.IdleSince) < IdleTimeout && entry.Channel.IsIdleAndOpen())
             {
                 Interlocked.Increment(ref _reused);
                 return entry.Channel;
@@ -41,20 +78,75 @@ internal sealed class ConnectionPool
             Interlocked.Increment(ref _discarded);
             _ = entry.Channel.DisposeAsync();
         }
-
-        return null;
     }
 
     /// <summary>Keeps a connection whose exchange ended cleanly with keep-alive; otherwise closes it.</summary>
     public void Return(string destination, Channel channel)
     {
-        ConcurrentStack<(Channel Channel, long IdleSince)> stack = _idle.GetOrAdd(destination, static _ => new());
-        if (stack.Count >= MaxIdlePerDestination)
+        List<(Channel Channel, long IdleSince)> list = _idle.GetOrAdd(destination, static _ => []);
+        lock (list)
         {
-            _ = channel.DisposeAsync();
-            return;
+            if (!_disposed && list.Count < MaxIdlePerDestination)
+            {
+                list.Add((channel, _time.GetTimestamp()));
+                return;
+            }
         }
 
-        stack.Push((channel, Stopwatch.GetTimestamp()));
+        _ = channel.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Closes the idle connections past <see cref="IdleTimeout"/> or no longer open (the peer closed, or sent
+    /// something unasked). Runs on the timer; a connection is removed under its destination's lock, so a
+    /// concurrent <see cref="TryRent"/> either took it first or never sees it.
+    /// </summary>
+    public void Sweep()
+    {
+        // A timer callback must never throw (it would end the process): a channel that cannot even say whether it is
+        // open is not.
+        static bool StillOpen(Channel channel)
+        {
+            try
+            {
+                return channel.IsIdleAndOpen();
+            }
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
+            {
+                return false;
+            }
+        }
+
+        var dead = new List<Channel>();
+        foreach (List<(Channel Channel, long IdleSince)> list in _idle.Values)
+        {
+            lock (list)
+            {
+                list.RemoveAll(entry =>
+                {
+                    if (!_disposed && _time.GetElapsedTime(entry.IdleSince) < IdleTimeout && StillOpen(entry.Channel))
+                    {
+                        return false;
+                    }
+
+                    dead.Add(entry.Channel);
+                    return true;
+                });
+            }
+        }
+
+        foreach (Channel channel in dead)
+        {
+            Interlocked.Increment(ref _swept);
+            _ = channel.DisposeAsync();
+        }
+    }
+
+    /// <summary>Stops the sweep and closes every idle connection.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _sweep.Dispose();
+        Sweep();
     }
 }

@@ -7,10 +7,31 @@ namespace Switchyard.Upstream;
 /// Pooled HTTP/2 client connections per destination key (same key rules as the HTTP/1 pool). A stream takes any
 /// connection with room under the destination's SETTINGS_MAX_CONCURRENT_STREAMS; when none has room, one more is
 /// dialled (one dial at a time per key: concurrent streams wait for it instead of each opening a connection).
-/// Connections leave the pool when they end or receive GOAWAY.
+/// Connections leave the pool when they end or receive GOAWAY, and are shut down (GOAWAY NO_ERROR, then closed)
+/// once they have carried no stream for <see cref="IdleTimeout"/>, so that an idle destination holds no connection.
 /// </summary>
-internal sealed class Http2ClientPool
+internal sealed class Http2ClientPool : IDisposable
 {
+    /// <summary>How long a connection may carry no stream before we close it (the HTTP/1 pool's idle timeout).</summary>
+    public static readonly TimeSpan IdleTimeout = ConnectionPool.IdleTimeout;
+
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweep;
+
+    /// <summary>Connections seen without streams by the sweep, with the time they were first seen so.</summary>
+    private readonly ConcurrentDictionary<Http2Connection, long> _idleSince = new();
+    private long _closedIdle;
+
+    /// <param name="time">The clock of the idle timeout and its sweep (<see cref="ConnectionPool.SweepInterval"/>); the system's by default.</param>
+    public Http2ClientPool(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _sweep = _time.CreateTimer(static pool => ((Http2ClientPool)pool!).Sweep(), this, ConnectionPool.SweepInterval, ConnectionPool.SweepInterval);
+    }
+
+    /// <summary>Connections shut down for carrying no stream for <see cref="IdleTimeout"/>.</summary>
+    public long ClosedIdle => Volatile.Read(ref _closedIdle);
+
     private readonly ConcurrentDictionary<string, List<Http2Connection>> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task<Http2Connection?>> _dialing = new(StringComparer.Ordinal);
 
@@ -103,7 +124,7 @@ internal sealed class Http2ClientPool
         _ = RunAsync(list, connection);
     }
 
-    private static async Task RunAsync(List<Http2Connection> list, Http2Connection connection)
+    private async Task RunAsync(List<Http2Connection> list, Http2Connection connection)
     {
         await connection.RunAsync().ConfigureAwait(false);
         lock (list)
@@ -111,6 +132,64 @@ internal sealed class Http2ClientPool
             list.Remove(connection);
         }
 
+        _idleSince.TryRemove(connection, out _);
         await connection.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs on the timer: a connection without streams is noted, one still without streams <see cref="IdleTimeout"/>
+    /// later is retired (no stream opens on it any more), taken out of the pool and shut down gracefully.
+    /// </summary>
+    public void Sweep()
+    {
+        long now = _time.GetTimestamp();
+        foreach (List<Http2Connection> list in _connections.Values)
+        {
+            Http2Connection[] connections;
+            lock (list)
+            {
+                connections = [.. list];
+            }
+
+            foreach (Http2Connection connection in connections)
+            {
+                if (connection.ActiveStreams > 0)
+                {
+                    _idleSince.TryRemove(connection, out _);
+                    continue;
+                }
+
+                long since = _idleSince.GetOrAdd(connection, now);
+                if (_time.GetElapsedTime(since, now) < IdleTimeout || !connection.TryRetireIdle())
+                {
+                    continue;
+                }
+
+                lock (list)
+                {
+                    list.Remove(connection);
+                }
+
+                _idleSince.TryRemove(connection, out _);
+                Interlocked.Increment(ref _closedIdle);
+                _ = ShutdownAsync(connection);
+            }
+        }
+    }
+
+    /// <summary>GOAWAY NO_ERROR, then our side closed; the read loop ends when the server closes (RunAsync disposes).</summary>
+    private static async Task ShutdownAsync(Http2Connection connection)
+    {
+        try
+        {
+            await connection.ShutdownAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (Transport.ConnectionErrors.IsExpected(e))
+        {
+            // already gone: RunAsync disposes it
+        }
+    }
+
+    /// <summary>Stops the sweep (the connections end with their own drain).</summary>
+    public void Dispose() => _sweep.Dispose();
 }

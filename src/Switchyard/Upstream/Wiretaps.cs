@@ -25,6 +25,12 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     /// <summary>How long a tap may take to answer one copy before the connection is dropped (reason tap_timeout).</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The clock of the idle connection checks (a manual one in tests).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Connections to a tap closed because they were idle too long or the tap closed its side (by tap id).</summary>
+    public LabeledCounter IdleClosed { get; } = new();
+
     /// <summary>Developers connected through the tunnel: a tap without a target sends its copies there.</summary>
     public Tunnel.TunnelRegistry? Tunnels { get; init; }
 
@@ -61,10 +67,57 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
         using var response = new Http1ResponseHead();
         using var chunked = new ChunkedDecoder();
         Channel? connection = null;
-        await foreach (WiretapCopy copy in queue.ReadAllAsync().ConfigureAwait(false))
+        long idleSince = 0;
+        while (true)
         {
+            if (!queue.TryRead(out WiretapCopy? copy))
+            {
+                if (connection is null)
+                {
+                    if (!await queue.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                // Idle with a connection open: look at it every sweep interval, and close it once the tap closed its
+                // side (else it would sit in CLOSE_WAIT until the next copy, which it would then fail) or it is
+                // past the pool's idle timeout.
+                using (var look = new CancellationTokenSource(ConnectionPool.SweepInterval, Time))
+                {
+                    try
+                    {
+                        if (!await queue.WaitToReadAsync(look.Token).ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (OperationCanceledException) when (look.IsCancellationRequested)
+                    {
+                        if (Time.GetElapsedTime(idleSince) >= ConnectionPool.IdleTimeout || !connection.IsIdleAndOpen())
+                        {
+                            IdleClosed.Increment(tap.Id);
+                            await connection.DisposeAsync().ConfigureAwait(false);
+                            connection = null;
+                        }
+                    }
+                }
+
+                continue;
+            }
+
             try
             {
+                if (connection is not null && !connection.IsIdleAndOpen())
+                {
+                    // The tap closed its side (or spoke unasked) since the last copy: this copy goes on a new connection.
+                    IdleClosed.Increment(tap.Id);
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    connection = null;
+                }
+
                 connection ??= await ConnectAsync(tap, copy).ConfigureAwait(false);
                 if (connection is null)
                 {
@@ -109,6 +162,10 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                     await connection.DisposeAsync().ConfigureAwait(false);
                     connection = null;
                 }
+                else
+                {
+                    idleSince = Time.GetTimestamp();
+                }
             }
             catch (Exception e) when (e is Http1ParseException || ConnectionErrors.IsExpected(e))
             {
@@ -120,6 +177,11 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                     connection = null;
                 }
             }
+        }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -25,7 +25,7 @@ public sealed class Http2ClientConnectionTests
         return h;
     }
 
-    private static async Task<byte[]> ReadPrefaceAsync(PipeChannel serverSide)
+    internal static async Task<byte[]> ReadPrefaceAsync(PipeChannel serverSide)
     {
         var preface = new byte[24];
         int read = 0;

@@ -1,4 +1,5 @@
 using Switchyard.Http2;
+using Switchyard.Tests.TestSupport;
 using Switchyard.Upstream;
 
 namespace Switchyard.Tests.Http2.Connection;
@@ -57,5 +58,69 @@ public sealed class Http2ClientPoolTests
         }
 
         Assert.Equal(0, pool.Count);
+    }
+
+    /// <summary>A pooled connection to a destination that answered the preface with empty SETTINGS, and the destination's end.</summary>
+    private static async Task<(Http2Connection Connection, FramePeer Peer, PipeChannel Server)> PooledAsync(Http2ClientPool pool)
+    {
+        (PipeChannel client, PipeChannel server) = PipeChannel.CreatePair();
+        var peer = new FramePeer(server);
+        await peer.SendAsync(o => Http2FrameWriter.WriteSettings(o, []));
+        Http2Connection? connection = await pool.GetAsync("dest", () => Task.FromResult<Http2Connection?>(new Http2Connection(client, isServer: false)));
+        Assert.NotNull(connection);
+        await Http2ClientConnectionTests.ReadPrefaceAsync(server);
+        return (connection, peer, server);
+    }
+
+    [Fact]
+    public async Task A_connection_that_carries_no_stream_for_the_idle_timeout_gets_goaway_no_error_and_is_closed()
+    {
+        var clock = new ManualClock();
+        using var pool = new Http2ClientPool(clock);
+        (Http2Connection connection, FramePeer peer, PipeChannel server) = await PooledAsync(pool);
+
+        TimeSpan elapsed = TimeSpan.Zero;
+        while (pool.Count == 1 && elapsed <= Http2ClientPool.IdleTimeout + (2 * ConnectionPool.SweepInterval))
+        {
+            Assert.True(connection.CanOpenStream);
+            clock.Advance(ConnectionPool.SweepInterval);
+            elapsed += ConnectionPool.SweepInterval;
+        }
+
+        Assert.Equal(0, pool.Count);
+        Assert.InRange(elapsed, Http2ClientPool.IdleTimeout, Http2ClientPool.IdleTimeout + (2 * ConnectionPool.SweepInterval));
+        Assert.Equal(1, pool.ClosedIdle);
+        Assert.False(connection.CanOpenStream);
+        FramePeer.Frame goAway = await peer.ReadUntilAsync(Http2FrameType.GoAway);
+        Assert.Equal((uint)Http2ErrorCode.NoError, FramePeer.UInt32(goAway.Payload, 4));
+        while (await peer.ReadAsync() is not null)
+        {
+            // until our side is closed
+        }
+
+        await server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_connection_with_a_stream_in_flight_is_not_closed_for_idleness()
+    {
+        var clock = new ManualClock();
+        using var pool = new Http2ClientPool(clock);
+        (Http2Connection connection, FramePeer peer, PipeChannel server) = await PooledAsync(pool);
+        using var request = new Http2HeaderList();
+        request.Add(":method", "GET");
+        request.Add(":scheme", "http");
+        request.Add(":path", "/slow");
+        await connection.OpenStreamAsync(request, endStream: true); // never answered
+
+        for (TimeSpan elapsed = TimeSpan.Zero; elapsed < 2 * Http2ClientPool.IdleTimeout; elapsed += ConnectionPool.SweepInterval)
+        {
+            clock.Advance(ConnectionPool.SweepInterval);
+        }
+
+        Assert.Equal(1, pool.Count);
+        Assert.Equal(0, pool.ClosedIdle);
+        Assert.False(connection.TryRetireIdle());
+        await server.DisposeAsync();
     }
 }

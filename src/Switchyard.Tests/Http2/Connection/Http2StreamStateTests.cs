@@ -576,4 +576,45 @@ public sealed class Http2StreamStateTests : IAsyncLifetime
         Assert.Equal(7, (await NextRequestAsync()).Stream.Id);
         second.EndExchange();
     }
+
+    // ---------------------------------------------------------------- timeouts (streamIdleTimeout, requestHeadTimeout)
+
+    [Fact]
+    public async Task A_stream_with_no_byte_moving_past_the_limit_is_reset_and_the_others_go_on()
+    {
+        var clock = new ManualClock();
+        Guard = new Http2AbuseGuard(Limits, clock);
+        await StartAsync();
+        await _client.SendRequestAsync(1, endStream: false);
+        await _client.SendRequestAsync(3, endStream: false);
+        (Http2Stream quiet, _) = await NextRequestAsync();
+        (Http2Stream busy, _) = await NextRequestAsync();
+
+        clock.Advance(TimeSpan.FromMinutes(4));
+        await SendDataAsync(3, 10, endStream: false); // stream 3 moves a byte, stream 1 does not
+        await RoundTripAsync();
+        clock.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+
+        Assert.Equal(1, _server.EndIdleStreams(TimeSpan.FromMinutes(5)));
+        await ExpectStreamErrorAsync(1, Http2ErrorCode.Cancel);
+        Assert.NotNull(quiet.ResetError);
+        Assert.Null(busy.ResetError);
+        Assert.Equal(0, _server.EndIdleStreams(TimeSpan.FromMinutes(5)));
+    }
+
+    [Fact]
+    public async Task A_header_block_waiting_for_CONTINUATION_says_since_when()
+    {
+        var clock = new ManualClock();
+        Guard = new Http2AbuseGuard(Limits, clock);
+        await StartAsync();
+        Assert.Equal(0, _server.HeaderBlockSince);
+        byte[] block = _client.Encode((":method", "GET"), (":scheme", "https"), (":path", "/"), (":authority", "a"));
+        long before = clock.GetTimestamp();
+        await _client.SendAsync(o => WriteRaw(o, Http2FrameType.Headers, Http2FrameFlags.EndStream, 1, block[..3])); // no END_HEADERS
+        await _client.SendAsync(o => Http2FrameWriter.WriteSettings(o, [])); // not allowed inside a block: but first see the state
+        FramePeer.Frame goAway = await _client.ReadUntilAsync(Http2FrameType.GoAway);
+        Assert.Equal((uint)Http2ErrorCode.ProtocolError, FramePeer.UInt32(goAway.Payload, 4));
+        Assert.Equal(before, _server.HeaderBlockSince); // set when the block started, never cleared since it never ended
+    }
 }
