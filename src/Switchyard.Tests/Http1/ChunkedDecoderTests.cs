@@ -156,6 +156,20 @@ public sealed class ChunkedDecoderTests
     }
 
     [Fact]
+    public void Framing_routing_and_connection_specific_fields_in_trailers_are_dropped()
+    {
+        var decoder = new ChunkedDecoder();
+        (byte[] body, _) = DecodeAll(decoder, Sequence(
+            "3\r\nabc\r\n0\r\nTransfer-Encoding: chunked\r\nX-Sum: 1\r\nContent-Length: 5\r\nHost: evil\r\nTrailer: x\r\n" +
+            "Connection: close\r\nKeep-Alive: 1\r\nTE: trailers\r\nAuthorization: x\r\nContent-Type: a/b\r\nServer-Timing: db\r\n\r\n"));
+
+        Assert.Equal("abc", Text(body));
+        Assert.Equal(2, decoder.Trailers.Count);
+        Assert.Equal("X-Sum", Text(decoder.Trailers.Name(0)));
+        Assert.Equal("Server-Timing", Text(decoder.Trailers.Name(1)));
+    }
+
+    [Fact]
     public void A_reset_decoder_reads_the_next_message()
     {
         var decoder = new ChunkedDecoder();

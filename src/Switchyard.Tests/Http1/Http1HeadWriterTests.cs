@@ -144,4 +144,36 @@ public sealed partial class Http1HeadWriterTests
         Assert.Equal(["\u00e9"], parsed.Values("x-b"));
         Assert.Empty(parsed.Values("x-a"));
     }
+
+    [Fact]
+    public void An_absolute_form_target_goes_on_in_origin_form_with_its_authority_as_the_host()
+    {
+        Http1RequestHead head = Request("GET http://other.example:81/x?y=1 HTTP/1.1\r\nHost: shop.local\r\nX-A: 1\r\n\r\n");
+
+        string written = Write(o => Http1HeadWriter.WriteRequestHead(o, head, defaultHost: "app:80"));
+
+        Assert.Equal("GET /x?y=1 HTTP/1.1\r\nHost: other.example:81\r\nX-A: 1\r\n\r\n", written);
+    }
+
+    [Fact]
+    public void An_http_1_0_request_without_host_gets_the_default_host_and_one_with_host_keeps_its_own()
+    {
+        Http1RequestHead without = Request("GET /a HTTP/1.0\r\nX-A: 1\r\n\r\n");
+        Http1RequestHead with = Request("GET /a HTTP/1.0\r\nHost: mine\r\n\r\n");
+
+        Assert.Equal("GET /a HTTP/1.1\r\nHost: app.local:8080\r\nX-A: 1\r\n\r\n", Write(o => Http1HeadWriter.WriteRequestHead(o, without, defaultHost: "app.local:8080")));
+        Assert.Equal("GET /a HTTP/1.1\r\nHost: mine\r\n\r\n", Write(o => Http1HeadWriter.WriteRequestHead(o, with, defaultHost: "app.local:8080")));
+    }
+
+    [Fact]
+    public void A_response_to_an_http_1_0_caller_can_announce_keep_alive_and_is_never_chunked_when_close_delimited()
+    {
+        Http1ResponseHead chunked = Response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n");
+        Http1ResponseHead sized = Response("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n");
+
+        Assert.Equal("HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\n\r\n",
+            Write(o => Http1HeadWriter.WriteResponseHead(o, chunked, BodyKind.UntilClose, 0, keepAlive: true)));
+        Assert.Equal("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n",
+            Write(o => Http1HeadWriter.WriteResponseHead(o, sized, BodyKind.ContentLength, 3, keepAlive: true)));
+    }
 }

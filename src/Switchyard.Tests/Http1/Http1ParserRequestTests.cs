@@ -99,7 +99,7 @@ public sealed class Http1ParserRequestTests
     }
 
     [Theory]
-    [InlineData("GET /a/b?c=d#x HTTP/1.1", "/a/b?c=d#x", "/a/b", RequestTargetForm.Origin)]
+    [InlineData("GET /a/b?c=d HTTP/1.1", "/a/b?c=d", "/a/b", RequestTargetForm.Origin)]
     [InlineData("GET / HTTP/1.1", "/", "/", RequestTargetForm.Origin)]
     [InlineData("GET /?q HTTP/1.1", "/?q", "/", RequestTargetForm.Origin)]
     [InlineData("GET http://shop.local:8080/x/y?z=1 HTTP/1.1", "http://shop.local:8080/x/y?z=1", "/x/y", RequestTargetForm.Absolute)]
@@ -450,5 +450,28 @@ public sealed class Http1ParserRequestTests
                 Assert.Equal(fields[i].Value, Text(head.Value(i + 1)));
             }
         }
+    }
+
+    [Theory]
+    [InlineData("GET /a#x HTTP/1.1\r\nHost: h\r\n\r\n", "fragment in request-target")]
+    [InlineData("GET /a?b#x HTTP/1.1\r\nHost: h\r\n\r\n", "fragment in request-target")]
+    [InlineData("GET http://h/a# HTTP/1.1\r\nHost: h\r\n\r\n", "fragment in request-target")]
+    [InlineData("GET http://user@h/a HTTP/1.1\r\nHost: h\r\n\r\n", "invalid authority in request-target")]
+    [InlineData("GET http:///a HTTP/1.1\r\nHost: h\r\n\r\n", "invalid authority in request-target")]
+    [InlineData("GET http://:80/a HTTP/1.1\r\nHost: h\r\n\r\n", "invalid authority in request-target")]
+    public void A_fragment_or_a_malformed_authority_in_the_target_is_rejected(string text, string reason) => AssertRejected(text, reason);
+
+    [Theory]
+    [InlineData("GET http://other.example:8080/x/y?z=1 HTTP/1.1", "other.example:8080", "/x/y?z=1")]
+    [InlineData("GET http://other.example HTTP/1.1", "other.example", "/")]
+    [InlineData("GET https://other.example?q=1 HTTP/1.1", "other.example", "/?q=1")]
+    [InlineData("GET /x?y HTTP/1.1", "", "/x?y")]
+    [InlineData("OPTIONS * HTTP/1.1", "", "*")]
+    public void An_absolute_form_target_exposes_its_authority_and_origin_form(string requestLine, string authority, string originForm)
+    {
+        Http1RequestHead head = Parse(requestLine + "\r\nHost: shop.local\r\n\r\n");
+
+        Assert.Equal(authority, head.Authority.ToString());
+        Assert.Equal(originForm, head.OriginFormTarget);
     }
 }

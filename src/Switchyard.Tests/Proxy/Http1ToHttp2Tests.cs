@@ -122,4 +122,48 @@ public sealed class Http1ToHttp2Tests : IAsyncLifetime
         Assert.Equal("abc", body);
         Assert.Equal("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", await ReceivedAsync());
     }
+
+    [Fact]
+    public async Task An_http_1_0_caller_without_host_gets_the_app_as_authority_and_an_unknown_length_close_delimited()
+    {
+        await SendRequestAsync("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+
+        Task<(bool, int)> exchange = ExchangeAsync();
+        (List<(string Name, string Value)> fields, _) = await _app.ReadHeadersAsync(1);
+        await _app.SendHeadersAsync(1, false, (":status", "200"));
+        await _app.SendDataAsync(1, "hello", endStream: true);
+
+        Assert.Equal((false, 200), await exchange.WaitAsync(Patience));
+        Assert.Contains((":authority", "127.0.0.1:80"), fields);
+        Assert.Equal("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello", await ReceivedAsync());
+    }
+
+    [Fact]
+    public async Task An_http_1_0_keep_alive_caller_gets_keep_alive_announced_when_the_length_is_known()
+    {
+        await SendRequestAsync("GET /old HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n");
+
+        Task<(bool, int)> exchange = ExchangeAsync();
+        await _app.ReadHeadersAsync(1);
+        await _app.SendHeadersAsync(1, false, (":status", "200"), ("content-length", "5"));
+        await _app.SendDataAsync(1, "hello", endStream: true);
+
+        Assert.Equal((true, 200), await exchange.WaitAsync(Patience));
+        Assert.Equal("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nConnection: keep-alive\r\n\r\nhello", await ReceivedAsync());
+    }
+
+    [Fact]
+    public async Task An_absolute_form_target_becomes_the_path_and_its_authority_wins_over_host()
+    {
+        await SendRequestAsync("GET http://other.example/x?y HTTP/1.1\r\nHost: shop.local\r\n\r\n");
+
+        Task<(bool, int)> exchange = ExchangeAsync();
+        (List<(string Name, string Value)> fields, _) = await _app.ReadHeadersAsync(1);
+        await _app.SendHeadersAsync(1, true, (":status", "204"));
+
+        Assert.Equal((true, 204), await exchange.WaitAsync(Patience));
+        Assert.Contains((":authority", "other.example"), fields);
+        Assert.Contains((":path", "/x?y"), fields);
+        Assert.DoesNotContain(fields, f => f.Name == "host");
+    }
 }

@@ -175,4 +175,70 @@ public sealed class Http2ProcessorTests : IAsyncLifetime
         Assert.Equal(2, context.Port.Metrics.Requests.Get("app"));
         Assert.Equal(ConnectionEndReason.Completed, await caller.CloseAsync());
     }
+
+    [Fact]
+    public async Task A_bodiless_post_translated_to_http1_is_not_replayed_when_the_pooled_connection_closes_without_answering()
+    {
+        int posts = 0;
+        var server = new LoopbackServer(async socket =>
+        {
+            var buffer = new byte[16 * 1024];
+            var pending = new StringBuilder();
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer, SocketFlags.None);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                pending.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                while (pending.ToString().IndexOf("\r\n\r\n", StringComparison.Ordinal) is int end and >= 0)
+                {
+                    string head = pending.ToString(0, end);
+                    pending.Remove(0, end + 4);
+                    if (head.StartsWith("POST ", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref posts);
+                        return; // closes the connection without answering
+                    }
+
+                    await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), SocketFlags.None);
+                }
+            }
+        });
+        _servers.Add(server);
+        (Caller caller, _) = await ConnectAsync(server.Port);
+
+        await caller.Peer.SendRequestAsync(1, endStream: true); // a GET: the HTTP/1.1 connection goes to the pool
+        Assert.Equal(("200", "ok"), (await caller.AnswersAsync(1))[1]);
+        byte[] post = caller.Peer.Encode((":method", "POST"), (":scheme", "https"), (":path", "/pay"), (":authority", "example"));
+        await caller.Peer.SendAsync(o => Http2FrameWriter.WriteHeaders(o, 3, post, true, 16_384));
+
+        await Assert.ThrowsAsync<IOException>(() => caller.AnswersAsync(3)); // reset, not answered by a second try
+        Assert.Equal(1, Volatile.Read(ref posts));
+        await caller.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_connect_stream_is_answered_405_and_never_reaches_the_app()
+    {
+        int requests = 0;
+        var server = new LoopbackServer(async socket =>
+        {
+            Interlocked.Increment(ref requests);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), SocketFlags.None);
+        });
+        _servers.Add(server);
+        (Caller caller, _) = await ConnectAsync(server.Port);
+
+        byte[] connect = caller.Peer.Encode((":method", "CONNECT"), (":authority", "other.example:443"));
+        await caller.Peer.SendAsync(o => Http2FrameWriter.WriteHeaders(o, 1, connect, true, 16_384));
+        Dictionary<int, (string Status, string Body)> answers = await caller.AnswersAsync(1);
+
+        Assert.Equal("405", answers[1].Status);
+        Assert.StartsWith("CONNECT is not supported", answers[1].Body, StringComparison.Ordinal);
+        Assert.Equal(0, Volatile.Read(ref requests));
+        Assert.Equal(ConnectionEndReason.Completed, await caller.CloseAsync());
+    }
 }

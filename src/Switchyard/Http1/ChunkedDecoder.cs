@@ -298,6 +298,7 @@ public sealed class ChunkedDecoder : IDisposable
 
         ReadOnlySpan<byte> bytes = Trailers.Load(section);
         Http1Parser.ParseFieldLines(bytes, 0, Trailers, _limits.MaxTrailerCount, "too many trailer fields");
+        Trailers.RemoveWhere(HopByHop.IsProhibitedInTrailer); // never forwarded, whichever way the body goes on
         buffer = buffer.Slice(reader.Position);
         return true;
     }

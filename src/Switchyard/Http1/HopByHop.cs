@@ -46,6 +46,27 @@ public static class HopByHop
     /// <summary>Whether a field is dropped when forwarding: hop-by-hop, or named by one of the Connection fields.</summary>
     public static bool IsDropped(Http1Fields fields, ReadOnlySpan<byte> name) => IsHopByHop(name) || IsNamedByConnection(fields, name);
 
+    /// <summary>
+    /// RFC 9110 §6.5.1: fields a trailer section must not carry, because they are needed before the content (message
+    /// framing, routing, authentication, content format) or are connection-specific. "A recipient MUST NOT merge"
+    /// them into the header section; the agent drops them (as nginx and Envoy do) instead of forwarding them.
+    /// </summary>
+    public static bool IsProhibitedInTrailer(ReadOnlySpan<byte> name) =>
+        Classify(name) != Role.EndToEnd
+        || Ascii.EqualsIgnoreCase(name, "trailer"u8)
+        || Ascii.EqualsIgnoreCase(name, "authorization"u8)
+        || Ascii.EqualsIgnoreCase(name, "proxy-authorization"u8)
+        || Ascii.EqualsIgnoreCase(name, "www-authenticate"u8)
+        || Ascii.EqualsIgnoreCase(name, "proxy-authenticate"u8)
+        || Ascii.EqualsIgnoreCase(name, "content-type"u8)
+        || Ascii.EqualsIgnoreCase(name, "content-encoding"u8)
+        || Ascii.EqualsIgnoreCase(name, "content-range"u8)
+        || Ascii.EqualsIgnoreCase(name, "expect"u8)
+        || Ascii.EqualsIgnoreCase(name, "max-forwards"u8)
+        || Ascii.EqualsIgnoreCase(name, "cache-control"u8)
+        || Ascii.EqualsIgnoreCase(name, "set-cookie"u8)
+        || Ascii.EqualsIgnoreCase(name, "cookie"u8);
+
     internal static Role Classify(ReadOnlySpan<byte> name) => name.Length switch
     {
         2 when Ascii.EqualsIgnoreCase(name, "te"u8) => Role.Te,

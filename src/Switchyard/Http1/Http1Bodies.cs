@@ -15,9 +15,11 @@ internal static class Http1Bodies
     /// <summary>
     /// Copies a body of the given framing. Content-Length bodies are copied as they are; chunked bodies are decoded
     /// and re-encoded chunk by chunk (trailers kept); until-close bodies run to the end of the input.
-    /// <paramref name="output"/> null discards the body.
+    /// <paramref name="output"/> null discards the body. <paramref name="dechunk"/> writes a chunked body's data
+    /// without the chunked coding (for an HTTP/1.0 recipient, which gets it close-delimited: RFC 9112 §6.1).
     /// </summary>
-    public static async ValueTask CopyAsync(PipeReader input, PipeWriter? output, BodyKind kind, long length, ChunkedDecoder chunked, IBodyObserver? observer)
+    public static async ValueTask CopyAsync(PipeReader input, PipeWriter? output, BodyKind kind, long length, ChunkedDecoder chunked, IBodyObserver? observer,
+        bool dechunk = false)
     {
         switch (kind)
         {
@@ -56,6 +58,12 @@ internal static class Http1Bodies
                     {
                         while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
                         {
+                            if (dechunk)
+                            {
+                                Emit(output, observer, data);
+                                continue;
+                            }
+
                             observer?.OnData(data);
                             if (output is not null)
                             {
@@ -63,7 +71,7 @@ internal static class Http1Bodies
                             }
                         }
 
-                        if (status == ChunkedReadStatus.Completed && output is not null)
+                        if (status == ChunkedReadStatus.Completed && output is not null && !dechunk)
                         {
                             ChunkedEncoder.WriteLastChunk(output, chunked.Trailers);
                         }

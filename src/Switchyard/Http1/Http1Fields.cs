@@ -122,6 +122,24 @@ public sealed class Http1Fields : IDisposable
         _ranges[_count++] = new FieldRange(nameStart, nameLength, valueStart, valueLength);
     }
 
+    /// <summary>Forgets every field line whose name <paramref name="drop"/> matches; the others keep their order.</summary>
+    internal int RemoveWhere(Func<ReadOnlySpan<byte>, bool> drop)
+    {
+        int kept = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            FieldRange r = _ranges[i];
+            if (!drop(_bytes.AsSpan(r.NameStart, r.NameLength)))
+            {
+                _ranges[kept++] = r;
+            }
+        }
+
+        int removed = _count - kept;
+        _count = kept;
+        return removed;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private FieldRange RangeAt(int index)
     {

@@ -59,6 +59,13 @@ internal static class Http1HeadReader
             {
                 return buffer.IsEmpty ? HeadRead.ClosedBeforeHead : HeadRead.ClosedInsideHead;
             }
+
+            if (read.IsCanceled && buffer.IsEmpty)
+            {
+                // A drain woke a connection waiting for its next message: it ends as if the peer had closed. A head
+                // already begun is read to its end (that request is answered, with Connection: close).
+                return HeadRead.ClosedBeforeHead;
+            }
         }
     }
 }

@@ -14,21 +14,43 @@ namespace Switchyard.Http1;
 public static class Http1HeadWriter
 {
     /// <summary>Forwards a request head with the framing it arrived with.</summary>
-    public static void WriteRequestHead(IBufferWriter<byte> output, Http1RequestHead head, bool forwardUpgrade = false, bool connectionClose = false) =>
-        WriteRequestHead(output, head, head.BodyKind, head.ContentLength, forwardUpgrade, connectionClose);
+    public static void WriteRequestHead(IBufferWriter<byte> output, Http1RequestHead head, bool forwardUpgrade = false, bool connectionClose = false, string? defaultHost = null) =>
+        WriteRequestHead(output, head, head.BodyKind, head.ContentLength, forwardUpgrade, connectionClose, defaultHost);
 
     /// <summary>Forwards a request head with the given framing (<see cref="BodyKind.None"/>, ContentLength or Chunked).</summary>
     /// <param name="forwardUpgrade">Keep <c>Upgrade</c> and send <c>Connection: upgrade</c> (a WebSocket upgrade being
     /// routed as a whole). Ignored for h2c.</param>
     /// <param name="connectionClose">Send <c>Connection: close</c>.</param>
-    public static void WriteRequestHead(IBufferWriter<byte> output, Http1RequestHead head, BodyKind framing, long contentLength, bool forwardUpgrade = false, bool connectionClose = false)
+    /// <param name="defaultHost">The Host to send when the request has none (an HTTP/1.0 request goes on as HTTP/1.1,
+    /// which must carry Host: RFC 9112 §3.2).</param>
+    /// <remarks>
+    /// An absolute-form target goes on in origin-form with its authority as the Host, replacing the Host the request
+    /// carried (RFC 9112 §3.2.2: "the recipient MUST ignore the received Host header field (if any) and instead use
+    /// the host information of the request-target").
+    /// </remarks>
+    public static void WriteRequestHead(IBufferWriter<byte> output, Http1RequestHead head, BodyKind framing, long contentLength, bool forwardUpgrade = false, bool connectionClose = false,
+        string? defaultHost = null)
     {
         WriteAscii(output, head.Method);
         output.Write(" "u8);
-        WriteAscii(output, head.Target);
+        WriteAscii(output, head.OriginFormTarget);
         output.Write(" HTTP/1.1\r\n"u8);
+        bool absolute = head.TargetForm == RequestTargetForm.Absolute;
+        if (absolute)
+        {
+            output.Write("Host: "u8);
+            WriteAscii(output, head.Authority);
+            output.Write("\r\n"u8);
+        }
+        else if (!head.HasHost && defaultHost is not null)
+        {
+            output.Write("Host: "u8);
+            WriteAscii(output, defaultHost);
+            output.Write("\r\n"u8);
+        }
+
         bool upgrade = forwardUpgrade && head.IsUpgrade && !head.IsH2cUpgrade;
-        WriteFields(output, head, framing, contentLength, upgrade, connectionClose, keepContentLength: false);
+        WriteFields(output, head, framing, contentLength, upgrade, connectionClose, keepContentLength: false, dropHost: absolute);
     }
 
     /// <summary>Forwards a response head with the framing it arrived with.</summary>
@@ -40,11 +62,14 @@ public static class Http1HeadWriter
     /// response carried is kept (it describes the representation of a HEAD or 304 answer, not a body);
     /// <see cref="BodyKind.UntilClose"/> writes <c>Connection: close</c>.
     /// </summary>
-    public static void WriteResponseHead(IBufferWriter<byte> output, Http1ResponseHead head, BodyKind framing, long contentLength, bool forwardUpgrade = false, bool connectionClose = false)
+    /// <param name="keepAlive">Announce <c>Connection: keep-alive</c> (to an HTTP/1.0 caller, whose connection persists only then: RFC 9112 §9.3).</param>
+    public static void WriteResponseHead(IBufferWriter<byte> output, Http1ResponseHead head, BodyKind framing, long contentLength, bool forwardUpgrade = false, bool connectionClose = false,
+        bool keepAlive = false)
     {
         WriteStatusLine(output, head.StatusCode, head.ReasonPhrase);
         bool upgrade = forwardUpgrade && head.IsSwitchingProtocols;
-        WriteFields(output, head, framing, contentLength, upgrade, connectionClose || framing == BodyKind.UntilClose, keepContentLength: framing == BodyKind.None);
+        bool close = connectionClose || framing == BodyKind.UntilClose;
+        WriteFields(output, head, framing, contentLength, upgrade, close, keepContentLength: framing == BodyKind.None, keepAlive: keepAlive && !close);
     }
 
     /// <summary>name ": " value CRLF.</summary>
@@ -61,7 +86,8 @@ public static class Http1HeadWriter
         output.Advance(length);
     }
 
-    private static void WriteFields(IBufferWriter<byte> output, Http1MessageHead head, BodyKind framing, long contentLength, bool upgrade, bool connectionClose, bool keepContentLength)
+    private static void WriteFields(IBufferWriter<byte> output, Http1MessageHead head, BodyKind framing, long contentLength, bool upgrade, bool connectionClose, bool keepContentLength,
+        bool dropHost = false, bool keepAlive = false)
     {
         Http1Fields fields = head.Headers;
         bool keepTransferEncoding = framing == BodyKind.Chunked && head.BodyKind == BodyKind.Chunked && head.HasOtherTransferCodings;
@@ -72,7 +98,7 @@ public static class Http1HeadWriter
             bool keep = HopByHop.Classify(name) switch
             {
                 HopByHop.Role.EndToEnd => !hasConnection || !HopByHop.IsNamedByConnection(fields, name),
-                HopByHop.Role.Host => true,
+                HopByHop.Role.Host => !dropHost,
                 HopByHop.Role.ContentLength => keepContentLength,
                 HopByHop.Role.TransferEncoding => keepTransferEncoding,
                 HopByHop.Role.Upgrade => upgrade,
@@ -90,7 +116,7 @@ public static class Http1HeadWriter
             WriteFraming(output, framing, contentLength);
         }
 
-        WriteEnd(output, connectionClose, upgrade);
+        WriteEnd(output, connectionClose, upgrade, keepAlive);
     }
 
     /// <summary>The framing field the proxy chose: <c>Content-Length: n</c>, <c>Transfer-Encoding: chunked</c>, or none.</summary>
@@ -113,7 +139,7 @@ public static class Http1HeadWriter
     }
 
     /// <summary>Ends a head: <c>Connection: close</c> or <c>Connection: upgrade</c> when asked, then the blank line.</summary>
-    public static void WriteEnd(IBufferWriter<byte> output, bool connectionClose, bool upgrade = false)
+    public static void WriteEnd(IBufferWriter<byte> output, bool connectionClose, bool upgrade = false, bool keepAlive = false)
     {
         if (connectionClose)
         {
@@ -122,6 +148,10 @@ public static class Http1HeadWriter
         else if (upgrade)
         {
             output.Write("Connection: upgrade\r\n"u8);
+        }
+        else if (keepAlive)
+        {
+            output.Write("Connection: keep-alive\r\n"u8);
         }
 
         output.Write("\r\n"u8);
@@ -165,13 +195,14 @@ public static class Http1HeadWriter
         401 => "Unauthorized"u8,
         403 => "Forbidden"u8,
         404 => "Not Found"u8,
+        405 => "Method Not Allowed"u8,
         500 => "Internal Server Error"u8,
         502 => "Bad Gateway"u8,
         503 => "Service Unavailable"u8,
         _ => "Status"u8,
     };
 
-    private static void WriteAscii(IBufferWriter<byte> output, string text)
+    private static void WriteAscii(IBufferWriter<byte> output, ReadOnlySpan<char> text)
     {
         Span<byte> span = output.GetSpan(text.Length);
         int written = Encoding.ASCII.GetBytes(text, span);

@@ -65,6 +65,12 @@ public static partial class Http1Parser
             Http1ParseException.Throw("invalid character in request-target");
         }
 
+        // RFC 9112 §3.2 and RFC 9110 §4.2.5: a fragment is not part of a request-target; a '#' is malformed.
+        if (target.Contains((byte)'#'))
+        {
+            Http1ParseException.Throw("fragment in request-target");
+        }
+
         head.Method = Http1Methods.Intern(method);
         string text = Encoding.ASCII.GetString(target);
         head.Target = text;
@@ -120,6 +126,16 @@ public static partial class Http1Parser
         head.TargetForm = RequestTargetForm.Absolute;
         int authorityStart = schemeEnd + 3;
         int pathStart = target.AsSpan(authorityStart).IndexOfAny('/', '?');
+        int authorityLength = pathStart < 0 ? target.Length - authorityStart : pathStart;
+
+        // RFC 9110 §4.2.1/§4.2.4: an http(s) URI has a non-empty host and no userinfo. The authority becomes the Host.
+        ReadOnlySpan<char> authority = target.AsSpan(authorityStart, authorityLength);
+        if (authority.IsEmpty || authority[0] == ':' || authority.Contains('@'))
+        {
+            Http1ParseException.Throw("invalid authority in request-target");
+        }
+
+        head.SetAuthority(authorityStart, authorityLength);
         if (pathStart < 0 || target[authorityStart + pathStart] == '?')
         {
             head.SetPath(0, 0); // PathSpan reports "/" for an empty path

@@ -7,6 +7,8 @@ public sealed class Http1RequestHead : Http1MessageHead
     private int _pathLength;
     private string? _path;
     private int _hostIndex = -1;
+    private int _authorityStart;
+    private int _authorityLength;
 
     /// <summary>The method token; the common methods are shared string instances (no allocation).</summary>
     public string Method { get; internal set; } = string.Empty;
@@ -24,6 +26,27 @@ public sealed class Http1RequestHead : Http1MessageHead
 
     /// <summary><see cref="PathSpan"/> as a string (allocated once per request, only when asked for).</summary>
     public string Path => _path ??= _pathStart == 0 && _pathLength == Target.Length ? Target : PathSpan.ToString();
+
+    /// <summary>The authority of an absolute-form target (RFC 9112 §3.2.2), else empty.</summary>
+    public ReadOnlySpan<char> Authority => TargetForm == RequestTargetForm.Absolute ? Target.AsSpan(_authorityStart, _authorityLength) : default;
+
+    /// <summary>
+    /// The target as an origin server expects it: an absolute-form target becomes origin-form (its path, "/" when
+    /// empty, and its query); the other forms as they were sent.
+    /// </summary>
+    public string OriginFormTarget
+    {
+        get
+        {
+            if (TargetForm != RequestTargetForm.Absolute)
+            {
+                return Target;
+            }
+
+            string rest = Target[(_authorityStart + _authorityLength)..];
+            return rest.Length == 0 || rest[0] != '/' ? "/" + rest : rest;
+        }
+    }
 
     /// <summary>The Host field value, empty when absent (only HTTP/1.0 may omit it).</summary>
     public ReadOnlySpan<byte> Host => _hostIndex >= 0 ? Headers.Value(_hostIndex) : default;
@@ -50,6 +73,8 @@ public sealed class Http1RequestHead : Http1MessageHead
         _pathLength = 0;
         _path = null;
         _hostIndex = -1;
+        _authorityStart = 0;
+        _authorityLength = 0;
         Expect100Continue = false;
         IsH2cUpgrade = false;
     }
@@ -58,6 +83,12 @@ public sealed class Http1RequestHead : Http1MessageHead
     {
         _pathStart = start;
         _pathLength = length;
+    }
+
+    internal void SetAuthority(int start, int length)
+    {
+        _authorityStart = start;
+        _authorityLength = length;
     }
 
     internal void SetHostIndex(int index) => _hostIndex = index;

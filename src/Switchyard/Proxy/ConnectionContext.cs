@@ -13,6 +13,8 @@ internal sealed class ConnectionContext : IResettable
 {
     private long _bytesIn;
     private long _bytesOut;
+    private int _draining;
+    private System.IO.Pipelines.PipeReader? _awaitingRequest;
     private long _lastActivity;
     private long _phaseSince;
     private int _phase;
@@ -61,6 +63,29 @@ internal sealed class ConnectionContext : IResettable
 
     /// <summary>The caller's HTTP/2 connection while one is served (a drain sends it GOAWAY).</summary>
     internal Http2.Http2Connection? Http2 { get; set; }
+
+    /// <summary>The agent drains: an HTTP/1 connection takes no further request (its current one ends with Connection: close).</summary>
+    public bool Draining => Volatile.Read(ref _draining) != 0;
+
+    /// <summary>
+    /// An HTTP/1 connection is (about to be) waiting for its next request head; returns false when a drain has begun,
+    /// in which case the connection must end now. A drain that begins while it waits wakes the read (see <see cref="BeginDrain"/>).
+    /// </summary>
+    public bool AwaitRequest(System.IO.Pipelines.PipeReader input)
+    {
+        Interlocked.Exchange(ref _awaitingRequest, input);
+        return !Draining;
+    }
+
+    /// <summary>The request head arrived (or the connection ends): a drain no longer wakes the read.</summary>
+    public void RequestArrived() => Interlocked.Exchange(ref _awaitingRequest, null);
+
+    /// <summary>Drain: a connection waiting for its next HTTP/1 request is woken and ends; one mid-request ends after it.</summary>
+    public void BeginDrain()
+    {
+        Interlocked.Exchange(ref _draining, 1);
+        Volatile.Read(ref _awaitingRequest)?.CancelPendingRead();
+    }
 
     /// <summary>The clock of the connection's timeouts (the agent's; tests move it by hand).</summary>
     public TimeProvider Clock { get; private set; } = TimeProvider.System;
@@ -142,6 +167,8 @@ internal sealed class ConnectionContext : IResettable
         Downstream = null;
         Upstream = null;
         Http2 = null;
+        _draining = 0;
+        _awaitingRequest = null;
         _bytesIn = 0;
         _bytesOut = 0;
         _phase = 0;

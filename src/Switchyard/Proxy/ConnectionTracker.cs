@@ -40,11 +40,15 @@ internal sealed class ConnectionTracker
         return idle.Task;
     }
 
-    /// <summary>Drain: every HTTP/2 caller gets GOAWAY (its open streams finish, no new ones start).</summary>
+    /// <summary>
+    /// Drain: every HTTP/2 caller gets GOAWAY (its open streams finish, no new ones start); every HTTP/1 caller
+    /// waiting for its next request is closed at once, one mid-request after that request.
+    /// </summary>
     public void GoAwayAll()
     {
         foreach (ConnectionContext context in _open.Values)
         {
+            context.BeginDrain();
             if (context.Http2 is { } connection)
             {
                 _ = connection.ShutdownAsync().AsTask();

@@ -48,6 +48,13 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             while (true)
             {
                 request.Reset();
+                if (!context.AwaitRequest(downstream.Input))
+                {
+                    context.RequestArrived();
+                    await downstream.CloseOutputAsync().ConfigureAwait(false);
+                    return ConnectionEndReason.Completed; // draining: no further request on this connection
+                }
+
                 try
                 {
                     // Between requests the connection is idle (idleTimeout); from the first byte of a head on, the
@@ -61,7 +68,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     context.SetPhase(ConnectionPhase.RequestHead);
                     if (!await ReadRequestHeadAsync(downstream.Input, request, context.Settings.Http1Limits).ConfigureAwait(false))
                     {
-                        return ConnectionEndReason.Completed; // the caller closed between requests
+                        return ConnectionEndReason.Completed; // the caller closed between requests, or a drain began
                     }
 
                     context.SetPhase(ConnectionPhase.Exchange);
@@ -70,6 +77,18 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     context.Detail = e.Reason;
                     await WriteErrorAsync(downstream.Output, 400, $"bad request: {e.Reason}").ConfigureAwait(false);
+                    return ConnectionEndReason.BadRequest;
+                }
+                finally
+                {
+                    context.RequestArrived();
+                }
+
+                if (request.IsConnect)
+                {
+                    // A sidecar is not a forward proxy: CONNECT is answered here, never forwarded (nor replayed).
+                    context.Detail = "CONNECT is not supported";
+                    await WriteErrorAsync(downstream.Output, 405, "CONNECT is not supported: this is not a forward proxy", allow: true).ConfigureAwait(false);
                     return ConnectionEndReason.BadRequest;
                 }
 
@@ -145,7 +164,8 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
                 // The head goes out with the first body bytes (one TLS record, one send) unless there is no body
                 // or the caller waits for a 100 Continue before sending it.
-                Http1HeadWriter.WriteRequestHead(upstream.Output, request, forwardUpgrade: request.IsUpgrade && !request.IsH2cUpgrade);
+                string defaultHost = context.Sni ?? context.Settings.App; // for an HTTP/1.0 request without Host
+                Http1HeadWriter.WriteRequestHead(upstream.Output, request, forwardUpgrade: request.IsUpgrade && !request.IsH2cUpgrade, defaultHost: defaultHost);
                 if (request.BodyKind == BodyKind.None || request.Expect100Continue)
                 {
                     await upstream.Output.FlushAsync().ConfigureAwait(false);
@@ -159,23 +179,26 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 Task requestBody = request.BodyKind == BodyKind.None
                     ? Task.CompletedTask
                     : Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).AsTask();
-                if (!requestBody.IsCompleted)
-                {
-                    // A caller that disconnects mid-body must not leave us waiting for an answer that cannot come:
-                    // the upstream exchange is aborted (and that connection never returns to the pool).
-                    Channel exchange = upstream;
-                    _ = requestBody.ContinueWith(static (_, state) => ((Channel)state!).Abort(), exchange, CancellationToken.None,
-                        TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
+                // A caller that disconnects mid-body, or sends malformed framing (even in the same packet as the head,
+                // when the copy fails before it ever waits), must not leave us waiting for an answer that cannot
+                // come: the upstream exchange is aborted (and that connection never returns to the pool).
+                Channel exchange = upstream;
+                _ = requestBody.ContinueWith(static (_, state) => ((Channel)state!).Abort(), exchange, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
                 // Response: interim 1xx heads are passed on; 101 turns the connection into a tunnel.
+                bool interim = false;
                 while (true)
                 {
                     response.Reset();
-                    bool answered;
+                    HeadRead read;
                     try
                     {
-                        answered = await ReadResponseHeadAsync(upstream.Input, response, request.Method, context).ConfigureAwait(false);
+                        read = requestBody.IsFaulted ? HeadRead.ClosedBeforeHead : await ReadResponseHeadAsync(upstream.Input, response, request.Method, context).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (requestBody.IsFaulted)
+                    {
+                        read = HeadRead.ClosedBeforeHead; // aborted because the request body failed
                     }
                     catch (TimeoutException)
                     {
@@ -187,11 +210,17 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                         return ConnectionEndReason.AppResponseTimeout;
                     }
 
-                    if (!answered)
+                    if (requestBody.IsFaulted)
                     {
-                        // A pooled connection the destination closed just as it was reused: a request without a
-                        // body can be replayed on a fresh connection; one whose body was already sent cannot.
-                        if (reused && request.BodyKind == BodyKind.None)
+                        return await RequestBodyFailedAsync(context, downstream, requestBody).ConfigureAwait(false);
+                    }
+
+                    if (read != HeadRead.Read)
+                    {
+                        // A pooled connection the destination closed just as it was reused, before any byte of an
+                        // answer: only an idempotent request (RFC 9110 §9.2.2) without a body is sent again on a
+                        // fresh connection; anything else may have been processed, and is answered 502.
+                        if (reused && read == HeadRead.ClosedBeforeHead && !interim && request.BodyKind == BodyKind.None && IsIdempotent(request.Method))
                         {
                             await upstream.DisposeAsync().ConfigureAwait(false);
                             upstream = null;
@@ -206,7 +235,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                             upstream = destination.Http1!;
                             context.Upstream = upstream;
-                            Http1HeadWriter.WriteRequestHead(upstream.Output, request);
+                            Http1HeadWriter.WriteRequestHead(upstream.Output, request, defaultHost: defaultHost);
                             await upstream.Output.FlushAsync().ConfigureAwait(false);
                             continue;
                         }
@@ -218,6 +247,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                     if (response.IsInterim)
                     {
+                        interim = true;
                         Http1HeadWriter.WriteResponseHead(downstream.Output, response);
                         await downstream.Output.FlushAsync().ConfigureAwait(false);
                         continue;
@@ -228,7 +258,15 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                 // The final response is here; the request body must have been forwarded in full before the
                 // response body uses the (shared) chunked decoder and before the connection can be reused.
-                await requestBody.ConfigureAwait(false);
+                try
+                {
+                    await requestBody.ConfigureAwait(false);
+                }
+                catch (Http1ParseException)
+                {
+                    return await RequestBodyFailedAsync(context, downstream, requestBody).ConfigureAwait(false);
+                }
+
                 copier?.Offer(wiretaps, taps);
 
                 if (response.IsSwitchingProtocols)
@@ -239,14 +277,18 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     return await Relay.RunAsync(context, downstream, upstream).ConfigureAwait(false);
                 }
 
-                bool keepAlive = request.KeepAlive && response.KeepAlive && response.BodyKind != BodyKind.UntilClose;
-                Http1HeadWriter.WriteResponseHead(downstream.Output, response, connectionClose: !keepAlive);
+                // RFC 9112 §6.1: never chunked toward an HTTP/1.0 caller: such a body goes close-delimited.
+                bool http10 = request.Version == Http1Version.Http10;
+                BodyKind framing = http10 && response.BodyKind == BodyKind.Chunked ? BodyKind.UntilClose : response.BodyKind;
+                bool keepAlive = request.KeepAlive && response.KeepAlive && framing != BodyKind.UntilClose && !context.Draining;
+                Http1HeadWriter.WriteResponseHead(downstream.Output, response, framing, response.ContentLength, connectionClose: !keepAlive, keepAlive: keepAlive && http10);
                 if (response.BodyKind == BodyKind.None)
                 {
                     await downstream.Output.FlushAsync().ConfigureAwait(false);
                 }
 
-                await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context)).ConfigureAwait(false);
+                await Http1Bodies.CopyAsync(upstream.Input, downstream.Output, response.BodyKind, response.ContentLength, chunked, new ResponseBody(context),
+                    dechunk: framing != response.BodyKind).ConfigureAwait(false);
                 if (intercept is { Target: null } && destination.Id == intercept.Id)
                 {
                     destinations.Upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, response.StatusCode,
@@ -314,15 +356,15 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         };
 
     /// <summary>The destination's response head; with <c>appResponseTimeout</c> set, a TimeoutException when it takes longer.</summary>
-    private static async ValueTask<bool> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context)
+    private static async ValueTask<HeadRead> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context)
     {
         ValueTask<HeadRead> read = Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method));
         if (context.Settings.Limits.AppResponseTimeout is { } limit && !read.IsCompleted)
         {
-            return await read.AsTask().WaitAsync(limit, context.Clock).ConfigureAwait(false) == HeadRead.Read;
+            return await read.AsTask().WaitAsync(limit, context.Clock).ConfigureAwait(false);
         }
 
-        return await read.ConfigureAwait(false) == HeadRead.Read;
+        return await read.ConfigureAwait(false);
     }
 
     /// <summary>Waits for the first byte of the next request without consuming it (where the idle phase ends).</summary>
@@ -330,15 +372,49 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
     {
         ReadResult read = await input.ReadAsync().ConfigureAwait(false);
         bool started = !read.Buffer.IsEmpty;
+        if (read.IsCanceled && !started)
+        {
+            input.AdvanceTo(read.Buffer.Start);
+            return false; // a drain woke the idle connection: it ends now
+        }
+
         input.AdvanceTo(read.Buffer.Start); // nothing consumed, nothing examined: the head reader sees the same bytes at once
         return started || !read.IsCompleted;
     }
 
+    /// <summary>RFC 9110 §9.2.2: the methods a request may be sent again with (when no answer came).</summary>
+    internal static bool IsIdempotent(string method) =>
+        method is Http1Methods.Get or Http1Methods.Head or Http1Methods.Options or Http1Methods.Trace or Http1Methods.Put or Http1Methods.Delete;
+
+    /// <summary>
+    /// The caller's request body failed before the response started (its exchange upstream was aborted and is never
+    /// reused): malformed framing is answered 400; a caller that went away gets nothing. The connection ends.
+    /// </summary>
+    private static async ValueTask<ConnectionEndReason> RequestBodyFailedAsync(ConnectionContext context, Channel downstream, Task requestBody)
+    {
+        Exception? failure = requestBody.Exception?.InnerException;
+        if (failure is Http1ParseException parse)
+        {
+            context.Detail = parse.Reason;
+            await WriteErrorAsync(downstream.Output, 400, $"bad request: {parse.Reason}").ConfigureAwait(false);
+            await downstream.CloseOutputAsync().ConfigureAwait(false);
+            return ConnectionEndReason.BadRequest;
+        }
+
+        context.Detail = $"the caller's request body failed: {failure?.Message}";
+        return ConnectionEndReason.DownstreamReset;
+    }
+
     /// <summary>An error answer from the agent itself: one line of text, then the connection closes.</summary>
-    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message)
+    private static async ValueTask WriteErrorAsync(PipeWriter output, int status, string message, bool allow = false)
     {
         byte[] body = Encoding.UTF8.GetBytes(message.ReplaceLineEndings(" ") + "\n");
         Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
+        if (allow)
+        {
+            Http1HeadWriter.WriteField(output, "Allow"u8, "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE"u8);
+        }
+
         Http1HeadWriter.WriteField(output, "Content-Type"u8, "text/plain; charset=utf-8"u8);
         Http1HeadWriter.WriteFraming(output, BodyKind.ContentLength, body.Length);
         Http1HeadWriter.WriteEnd(output, connectionClose: true);

@@ -12,6 +12,13 @@ internal sealed class Http1RequestView(Http1RequestHead head) : IRequestView
 
     public HeaderLookup MatchHeader(string lowerCaseName, StringMatch match)
     {
+        if (head.TargetForm == RequestTargetForm.Absolute && lowerCaseName == "host")
+        {
+            // RFC 9112 §3.2.2: with an absolute-form target the Host is the target's authority (forwarded as such).
+            byte[] authority = System.Text.Encoding.ASCII.GetBytes(head.Authority.ToString());
+            return HeaderBytes.IsMatch(authority, match) ? HeaderLookup.Matched : HeaderLookup.NoValueMatched;
+        }
+
         HeaderLookup result = HeaderLookup.Missing;
         for (int i = 0; i < head.Count; i++)
         {

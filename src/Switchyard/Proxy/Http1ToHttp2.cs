@@ -22,12 +22,20 @@ internal static class Http1ToHttp2
         using var headers = new Http2HeaderList();
         headers.Add(":method", request.Method);
         headers.Add(":scheme"u8, "https"u8); // the connection sends its own transport's scheme (Http2Connection.WriteHeaderFrames)
-        if (request.HasHost)
+        if (request.TargetForm == RequestTargetForm.Absolute)
+        {
+            headers.Add(":authority", request.Authority.ToString()); // RFC 9112 §3.2.2: the target's authority wins
+        }
+        else if (request.HasHost)
         {
             headers.Add(":authority"u8, request.Host);
         }
+        else
+        {
+            headers.Add(":authority", context.Sni ?? context.Settings.App); // an HTTP/1.0 request without Host
+        }
 
-        headers.Add(":path", request.Target.StartsWith('/') ? request.Target : "/");
+        headers.Add(":path", request.TargetForm == RequestTargetForm.Absolute ? request.OriginFormTarget : request.Target.StartsWith('/') ? request.Target : "/");
         Span<byte> lower = stackalloc byte[256];
         for (int i = 0; i < request.Count; i++)
         {
@@ -78,9 +86,11 @@ internal static class Http1ToHttp2
                 Http2Validation.CheckResponse(response, out int status);
                 bool bodiless = request.IsHead || status is 204 or 304 || response.EndStream;
                 long length = ContentLength(response);
-                BodyKind framing = bodiless && length < 0 ? BodyKind.None : length >= 0 ? BodyKind.ContentLength : BodyKind.Chunked;
-                bool keepAlive = request.KeepAlive;
-                WriteHead(downstream.Output, response, status, framing, keepAlive);
+                // Never chunked toward an HTTP/1.0 caller (RFC 9112 §6.1): an unknown length goes close-delimited.
+                bool http10 = request.Version == Http1Version.Http10;
+                BodyKind framing = bodiless && length < 0 ? BodyKind.None : length >= 0 ? BodyKind.ContentLength : http10 ? BodyKind.UntilClose : BodyKind.Chunked;
+                bool keepAlive = request.KeepAlive && framing != BodyKind.UntilClose && !context.Draining;
+                WriteHead(downstream.Output, response, status, framing, keepAlive, announceKeepAlive: http10);
                 if (response.EndStream || request.IsHead || status is 204 or 304)
                 {
                     await downstream.Output.FlushAsync().ConfigureAwait(false);
@@ -127,7 +137,7 @@ internal static class Http1ToHttp2
     /// The HTTP/1.1 head of an HTTP/2 answer: the fields as they came (an HTTP/2 response carries no connection-specific
     /// one), content-length kept only when it frames the body, else chunked.
     /// </summary>
-    private static void WriteHead(PipeWriter output, Http2HeaderList response, int status, BodyKind framing, bool keepAlive)
+    private static void WriteHead(PipeWriter output, Http2HeaderList response, int status, BodyKind framing, bool keepAlive, bool announceKeepAlive = false)
     {
         Http1HeadWriter.WriteStatusLine(output, status, Http1HeadWriter.ReasonPhrase(status));
         for (int i = 0; i < response.Count; i++)
@@ -146,6 +156,6 @@ internal static class Http1ToHttp2
             Http1HeadWriter.WriteFraming(output, BodyKind.Chunked, 0);
         }
 
-        Http1HeadWriter.WriteEnd(output, connectionClose: !keepAlive && status >= 200);
+        Http1HeadWriter.WriteEnd(output, connectionClose: !keepAlive && status >= 200, keepAlive: keepAlive && announceKeepAlive && status >= 200);
     }
 }

@@ -71,6 +71,18 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         // Runs on the read loop until its first await (routing, pooled connection, HEADERS upstream): no thread hop.
         try
         {
+            if (request.TryGet(":method"u8, out ReadOnlySpan<byte> method) && method.SequenceEqual("CONNECT"u8) && request.IndexOf(":protocol"u8) < 0)
+            {
+                // A sidecar is not a forward proxy: a (non-extended) CONNECT is answered here, never forwarded.
+                await RespondErrorAsync(down, stream, 405, "CONNECT is not supported: this is not a forward proxy", allow: true).ConfigureAwait(false);
+                if (!requestEnded)
+                {
+                    await down.ResetAsync(stream, Http2ErrorCode.NoError).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
             var view = new Http2RequestView(request);
             RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
             InterceptRule? intercept = decision.Intercept;
@@ -246,11 +258,16 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
     }
 
     /// <summary>An error answer from the agent on one stream: a one-line text body.</summary>
-    internal static async Task RespondErrorAsync(Http2Connection down, Http2Stream stream, int status, string message)
+    internal static async Task RespondErrorAsync(Http2Connection down, Http2Stream stream, int status, string message, bool allow = false)
     {
         byte[] body = Encoding.UTF8.GetBytes(message.ReplaceLineEndings(" ") + "\n");
         using var headers = new Http2HeaderList();
         headers.Add(":status"u8, Encoding.ASCII.GetBytes(status.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (allow)
+        {
+            headers.Add("allow"u8, "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE"u8);
+        }
+
         headers.Add("content-type"u8, "text/plain; charset=utf-8"u8);
         headers.Add("content-length"u8, Encoding.ASCII.GetBytes(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         await down.SendHeadersAsync(stream, headers, endStream: false).ConfigureAwait(false);
