@@ -127,7 +127,7 @@ run_mode() { # run_mode MODE SCHEME
   local t0 t1 t2; t0=$(date +%s.%N)
   # shellcheck disable=SC2046
   timeout $((SECONDS_PER_MODE + 60)) slowhttptest $(flags "$mode") -c "$CONNS" -r "$RATE" -l "$SECONDS_PER_MODE" -p 3 -u "$url" \
-    >"$DIR/$tag.slowhttptest.log" 2>&1 || true
+    2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$DIR/$tag.slowhttptest.log" || true
   t1=$(date +%s.%N)
   ss -tanp "sport = :$port" >"$DIR/$tag.ss-at-exit.txt" 2>/dev/null || true
   local back="" now_fds now_act
