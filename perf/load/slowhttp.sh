@@ -21,12 +21,12 @@ TLS_HS=${SLOW_TLS_HANDSHAKE_TIMEOUT:-5} HEAD=${SLOW_REQUEST_HEAD_TIMEOUT:-5} IDL
 STREAM_IDLE=${SLOW_STREAM_IDLE_TIMEOUT:-10} WRITE_STALL=${SLOW_WRITE_STALL_TIMEOUT:-10} APP_RESPONSE=${SLOW_APP_RESPONSE_TIMEOUT:-10}
 LONGEST=$(printf '%s\n' "$TLS_HS" "$HEAD" "$IDLE" "$STREAM_IDLE" "$WRITE_STALL" "$APP_RESPONSE" | sort -n | tail -1)
 DEADLINE=$((LONGEST + MARGIN))
-BASE=${SLOW_PORT_BASE:-18680}   # origin TLS, origin plain, agent TLS, agent plain, admin = BASE..BASE+4
-O_TLS=$BASE O_PLAIN=$((BASE + 1)) A_TLS=$((BASE + 2)) A_PLAIN=$((BASE + 3)) ADMIN=$((BASE + 4))
+BASE=${SLOW_PORT_BASE:-18680}   # app TLS, app plain, agent TLS, agent plain, admin, app backend = BASE..BASE+5
+O_TLS=$BASE O_PLAIN=$((BASE + 1)) A_TLS=$((BASE + 2)) A_PLAIN=$((BASE + 3)) ADMIN=$((BASE + 4)) O_BACK=$((BASE + 5))
 
 for t in slowhttptest nginx openssl curl ss; do command -v "$t" >/dev/null || { echo "missing $t (make slowhttp installs it)" >&2; exit 1; }; done
 [ -x "$BIN" ] || { echo "no agent binary at $BIN (run make publish)" >&2; exit 1; }
-for p in $O_TLS $O_PLAIN $A_TLS $A_PLAIN $ADMIN; do
+for p in $O_TLS $O_PLAIN $A_TLS $A_PLAIN $ADMIN $O_BACK; do
   ss -Htln "sport = :$p" | grep -q . && { echo "port $p is in use (set SLOW_PORT_BASE)" >&2; exit 1; }
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -47,18 +47,23 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 head -c 1048576 /dev/urandom >"$DIR/big.bin"
 mkdir -p "$DIR/nginx"
 # The app: nginx, TLS (the agent re-encrypts) and plaintext; small answer on /, a 1 MiB file for the slow readers.
-# POST on / is answered 200 by `return` (nginx reads and discards the body); keep-alive long, like an app that never
-# closes idle connections, so pooled app connections stay pooled.
+# / goes through nginx's request buffering to a tiny backend answering `200 ok`: like most apps, the app answers only
+# after the whole request body arrived, so a slow body holds an app connection (client_body_timeout 300 s). Keep-alive
+# 300 s, like an app that never closes idle connections, so pooled app connections stay pooled.
 cat >"$DIR/origin.conf" <<CONF
 worker_processes 1; daemon off; master_process on; pid $DIR/nginx/nginx.pid; error_log $DIR/nginx/error.log warn;
 events { worker_connections 8192; }
 http { access_log off; keepalive_timeout 300s; keepalive_requests 1000000; client_max_body_size 100m;
   client_body_timeout 300s; send_timeout 300s; client_body_temp_path $DIR/nginx/body;
   proxy_temp_path $DIR/nginx/proxy; fastcgi_temp_path $DIR/nginx/fcgi; uwsgi_temp_path $DIR/nginx/uwsgi; scgi_temp_path $DIR/nginx/scgi;
+  upstream back { server 127.0.0.1:$O_BACK; keepalive 32; }
   server { listen 127.0.0.1:$O_TLS ssl backlog=4096; ssl_certificate $DIR/tls.crt; ssl_certificate_key $DIR/tls.key;
-    location / { return 200 "ok\n"; } location = /big.bin { root $DIR; } }
+    location / { proxy_pass http://back; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /big.bin { root $DIR; } }
   server { listen 127.0.0.1:$O_PLAIN backlog=4096;
-    location / { return 200 "ok\n"; } location = /big.bin { root $DIR; } } }
+    location / { proxy_pass http://back; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /big.bin { root $DIR; } }
+  server { listen 127.0.0.1:$O_BACK; location / { return 200 "ok\n"; } } }
 CONF
 nginx -c "$DIR/origin.conf" -p "$DIR/nginx" >"$DIR/nginx/out.log" 2>&1 &
 NGX_PID=$!
@@ -173,4 +178,6 @@ echo "|---|---|---:|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 grep -qiE 'unhandled|fatal' "$DIR/agent.log" && { echo "agent.log has unhandled/fatal lines:"; grep -iE 'unhandled|fatal' "$DIR/agent.log" | head -5; FAILED=1; }
 kill -0 "$SY_PID" 2>/dev/null || { echo "the agent died" >&2; FAILED=1; }
+# SLOW_HOLD=N: keep the agent and the app running N more seconds for a look (ss, /metrics, /proc) before cleaning up.
+[ "${SLOW_HOLD:-0}" -gt 0 ] && { echo "holding: agent pid $SY_PID, admin 127.0.0.1:$ADMIN, app nginx pid $NGX_PID, for ${SLOW_HOLD} s"; sleep "$SLOW_HOLD"; }
 exit $FAILED
