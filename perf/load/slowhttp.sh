@@ -18,8 +18,11 @@ MARGIN=${SLOW_MARGIN:-20}       # seconds beyond the longest timeout allowed to 
 FD_TOLERANCE=${SLOW_FD_TOLERANCE:-4}
 # The agent's limits (ports[].limits), short so that a run takes minutes, not hours.
 TLS_HS=${SLOW_TLS_HANDSHAKE_TIMEOUT:-5} HEAD=${SLOW_REQUEST_HEAD_TIMEOUT:-5} IDLE=${SLOW_IDLE_TIMEOUT:-10}
-STREAM_IDLE=${SLOW_STREAM_IDLE_TIMEOUT:-10} WRITE_STALL=${SLOW_WRITE_STALL_TIMEOUT:-10} APP_RESPONSE=${SLOW_APP_RESPONSE_TIMEOUT:-10}
-LONGEST=$(printf '%s\n' "$TLS_HS" "$HEAD" "$IDLE" "$STREAM_IDLE" "$WRITE_STALL" "$APP_RESPONSE" | sort -n | tail -1)
+STREAM_IDLE=${SLOW_STREAM_IDLE_TIMEOUT:-10} WRITE_STALL=${SLOW_WRITE_STALL_TIMEOUT:-10}
+# appResponseTimeout: none by default (the SPEC's default). Its clock starts when the request head is sent to the app,
+# so with it set a slow body ends with 504 after that long (SLOW_APP_RESPONSE_TIMEOUT=10 shows it).
+APP_RESPONSE=${SLOW_APP_RESPONSE_TIMEOUT:-}
+LONGEST=$(printf '%s\n' "$TLS_HS" "$HEAD" "$IDLE" "$STREAM_IDLE" "$WRITE_STALL" $APP_RESPONSE | sort -n | tail -1)
 DEADLINE=$((LONGEST + MARGIN))
 BASE=${SLOW_PORT_BASE:-18680}   # app TLS, app plain, agent TLS, agent plain, admin, app backend = BASE..BASE+5
 O_TLS=$BASE O_PLAIN=$((BASE + 1)) A_TLS=$((BASE + 2)) A_PLAIN=$((BASE + 3)) ADMIN=$((BASE + 4)) O_BACK=$((BASE + 5))
@@ -69,7 +72,7 @@ nginx -c "$DIR/origin.conf" -p "$DIR/nginx" >"$DIR/nginx/out.log" 2>&1 &
 NGX_PID=$!
 
 LIMITS="\"limits\": { \"tlsHandshakeTimeout\": \"${TLS_HS}s\", \"requestHeadTimeout\": \"${HEAD}s\", \"idleTimeout\": \"${IDLE}s\",
-    \"streamIdleTimeout\": \"${STREAM_IDLE}s\", \"writeStallTimeout\": \"${WRITE_STALL}s\", \"appResponseTimeout\": \"${APP_RESPONSE}s\" }"
+    \"streamIdleTimeout\": \"${STREAM_IDLE}s\", \"writeStallTimeout\": \"${WRITE_STALL}s\"${APP_RESPONSE:+, \"appResponseTimeout\": \"${APP_RESPONSE}s\"} }"
 cat >"$DIR/config.json" <<CONF
 { "version": 1, "admin": { "listen": "127.0.0.1:$ADMIN" },
   "ports": [
@@ -101,6 +104,8 @@ delta() { join -a2 -e0 -o 0,1.2,2.2 <(echo "$1") <(echo "$2") 2>/dev/null | awk 
 sockets() { # the agent's TCP sockets on a port (downstream) or to the app (upstream), by state
   ss -Htanp "$1" 2>/dev/null | grep "pid=$SY_PID," | awk '{print $1}' | sort | uniq -c | awk '{printf "%s%s=%s", s, $2, $1; s=" "}'; }
 
+app_sockets() { ss -Htanp "dport = :$O_TLS or dport = :$O_PLAIN" 2>/dev/null | grep -c "pid=$SY_PID," || true; }
+
 sample() { # background: t fds active rss_kb, once a second
   local port=$1 out=$2 t0; t0=$(date +%s.%N)
   while kill -0 "$SY_PID" 2>/dev/null; do
@@ -123,8 +128,8 @@ run_mode() { # run_mode MODE SCHEME
   url="$scheme://127.0.0.1:$port/"; [ "$mode" = slow-read ] && url="${url}big.bin"
   tag="$name-$mode"
   sleep 2
-  local b_fds b_act b_rss b_ends b_tmo
-  b_fds=$(fds) b_act=$(active "$name") b_rss=$(rss_kb) b_ends=$(counters switchyard_connection_ends_total "$name") b_tmo=$(counters switchyard_timeouts_total "$name")
+  local b_fds b_act b_rss b_ends b_tmo b_app
+  b_app=$(app_sockets) b_fds=$(fds) b_act=$(active "$name") b_rss=$(rss_kb) b_ends=$(counters switchyard_connection_ends_total "$name") b_tmo=$(counters switchyard_timeouts_total "$name")
   echo "== $tag: slowhttptest $(flags "$mode") -c $CONNS -r $RATE -l $SECONDS_PER_MODE -u $url"
   echo "   baseline: fds $b_fds, active $b_act, RSS $((b_rss / 1024)) MiB"
   : >"$DIR/$tag.samples"
@@ -135,9 +140,10 @@ run_mode() { # run_mode MODE SCHEME
     2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$DIR/$tag.slowhttptest.log" || true
   t1=$(date +%s.%N)
   ss -tanp "sport = :$port" >"$DIR/$tag.ss-at-exit.txt" 2>/dev/null || true
-  local back="" now_fds now_act
+  local back="" now_fds now_act t_act=""
   while :; do
     now_fds=$(fds) now_act=$(active "$name")
+    [ -z "$t_act" ] && [ "$now_act" = "$b_act" ] && t_act=$(date +%s.%N)
     if [ "$now_act" = "$b_act" ] && [ "$now_fds" -le $((b_fds + FD_TOLERANCE)) ]; then back=yes; break; fi
     [ "$(echo "$(date +%s.%N) - $t1 > $DEADLINE" | bc)" = 1 ] && break
     sleep 0.5
@@ -154,7 +160,10 @@ run_mode() { # run_mode MODE SCHEME
   ran=$(echo "$t1 - $t0" | bc | xargs printf '%.0f'); took=$(echo "$t2 - $t1" | bc | xargs printf '%.1f')
   exit_line=$(grep -aE 'Exit status|exit status' "$DIR/$tag.slowhttptest.log" | tail -1 | sed 's/.*status: *//' | tr -d '\r')
   local st_line; st_line=$(grep -aE 'pending|connected|closed|service available' "$DIR/$tag.slowhttptest.log" | tail -5 | tr -s ' \t' ' ' | tr '\n' ';')
-  if [ -n "$back" ]; then status="back in ${took} s"; else status="NOT back after ${took} s"; FAILED=1
+  local act_took="never" now_app extra
+  [ -n "$t_act" ] && act_took="$(echo "$t_act - $t1" | bc | xargs printf '%.1f') s"
+  now_app=$(app_sockets); extra=$((now_fds - b_fds))
+  if [ -n "$back" ]; then status="back in ${took} s"; else status="NOT back after ${took} s (active back: ${act_took}; +$extra fds, of which $((now_app - b_app)) sockets to the app)"; FAILED=1
     ss -tanp "sport = :$port" >"$DIR/$tag.ss-after.txt" 2>/dev/null || true
     ss -tanp "dport = :$O_TLS or dport = :$O_PLAIN" >"$DIR/$tag.ss-upstream-after.txt" 2>/dev/null || true
   fi
@@ -167,7 +176,7 @@ run_mode() { # run_mode MODE SCHEME
   ROWS+=("| $name | $mode | $ran | $b_fds / $p_fds / $now_fds | $b_act / $p_act / $now_act | $((b_rss / 1024)) / $((p_rss / 1024)) / $((a_rss / 1024)) | $status | ${ends:-none} | ${tmo:-none} |")
 }
 
-echo "agent pid $SY_PID, limits: tlsHandshake ${TLS_HS}s requestHead ${HEAD}s idle ${IDLE}s streamIdle ${STREAM_IDLE}s writeStall ${WRITE_STALL}s appResponse ${APP_RESPONSE}s; back-to-baseline limit ${DEADLINE} s, fd tolerance +$FD_TOLERANCE"
+echo "agent pid $SY_PID, limits: tlsHandshake ${TLS_HS}s requestHead ${HEAD}s idle ${IDLE}s streamIdle ${STREAM_IDLE}s writeStall ${WRITE_STALL}s appResponse ${APP_RESPONSE:-none}${APP_RESPONSE:+s}; back-to-baseline limit ${DEADLINE} s, fd tolerance +$FD_TOLERANCE"
 for scheme in $SCHEMES; do
   for mode in $MODES; do run_mode "$mode" "$scheme"; done
 done
