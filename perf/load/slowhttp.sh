@@ -133,7 +133,7 @@ run_mode() { # run_mode MODE SCHEME
   echo "== $tag: slowhttptest $(flags "$mode") -c $CONNS -r $RATE -l $SECONDS_PER_MODE -u $url"
   echo "   baseline: fds $b_fds, active $b_act, RSS $((b_rss / 1024)) MiB"
   : >"$DIR/$tag.samples"
-  sample "$name" "$DIR/$tag.samples" & SAMPLER_PID=$!
+  sample "$name" "$DIR/$tag.samples" 2>/dev/null & SAMPLER_PID=$!
   local t0 t1 t2; t0=$(date +%s.%N)
   # shellcheck disable=SC2046
   timeout $((SECONDS_PER_MODE + 60)) slowhttptest $(flags "$mode") -c "$CONNS" -r "$RATE" -l "$SECONDS_PER_MODE" -p 3 -u "$url" \
