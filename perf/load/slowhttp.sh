@@ -166,7 +166,7 @@ run_mode() { # run_mode MODE SCHEME
   # when the agent itself had brought active connections back to baseline (sampled once a second), if before the exit
   local closed_by; closed_by=$(awk -v b="$b_act" 'BEGIN{pk=0} $3+0>pk{pk=$3+0} pk>b && $3+0==b && !z {z=$1} END{print z}' "$DIR/$tag.samples")
   local by=""; [ -n "$closed_by" ] && [ "$(echo "$closed_by < $ran - 1" | bc)" = 1 ] && by="; the agent had closed them all ${closed_by} s after the start"
-  if [ -n "$back" ]; then status="back in ${took} s after slowhttptest's exit${by}"; else status="NOT back after ${took} s (active back: ${act_took}; +$extra fds, of which $((now_app - b_app)) sockets to the app)"; FAILED=1
+  if [ -n "$back" ]; then status="back in ${took} s after slowhttptest's exit${by}"; else status="NOT back after ${took} s (active back: ${act_took}${by}; +$extra fds, of which $((now_app - b_app)) sockets to the app)"; FAILED=1
     ss -tanp "sport = :$port" >"$DIR/$tag.ss-after.txt" 2>/dev/null || true
     ss -tanp "dport = :$O_TLS or dport = :$O_PLAIN" >"$DIR/$tag.ss-upstream-after.txt" 2>/dev/null || true
   fi
