@@ -31,10 +31,13 @@ FUZZ_BIN        := $(FUZZ_OUT)/bin
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test k8s-examples deps-aot deps-test deps-fuzz publish build unit-test native-test fuzz perf perf-h1 perf-h2 bench soak clean
+.PHONY: help run test k8s-examples deps-aot deps-test deps-fuzz publish build unit-test native-test fuzz perf perf-h1 perf-h2 bench soak slowhttp clean
 
 # make soak: how long the mixed load runs (seconds); the whole target takes about SOAK_SECONDS + 2 min.
 SOAK_SECONDS ?= 60
+# make slowhttp: connections and seconds per slowhttptest mode (the script reads them from the environment).
+SLOW_CONNECTIONS ?= 500
+SLOW_SECONDS ?= 45
 
 help:
 	@echo "make run    build the AOT binary and run 'switchyard demo'"
@@ -45,6 +48,8 @@ help:
 	@echo "make soak [SOAK_SECONDS=60]  mixed HTTP/1.1+HTTP/2 over TLS through app, intercept and wiretap routes, XxHash128 of"
 	@echo "             every body, config rewrite + certificate rotation mid-run; fails on errors, altered bytes or leaked fds"
 	@echo "make fuzz   afl-fuzz each parser for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, one at a time (native-tests/fuzz/README.md)"
+	@echo "make slowhttp [SLOW_CONNECTIONS=500 SLOW_SECONDS=45]  slowhttptest slowloris, slow body, slow read over TLS and plain"
+	@echo "             HTTP/1.1; fails unless fds and active connections get back to baseline within the limits"
 	@echo "make k8s-examples  regenerate containers/k8s/echo.config.json and echo.injected.yaml from echo.yaml"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
@@ -117,6 +122,11 @@ perf-h2: publish
 soak: publish
 	$(DOTNET) build perf/Switchyard.Soak -c $(CONFIG) -v quiet -nologo
 	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) perf/Switchyard.Soak/bin/$(CONFIG)/net10.0/Switchyard.Soak.dll --seconds $(SOAK_SECONDS)
+
+# Not part of `make test`: perf/load/slowhttp.sh (perf/README.md; results in perf/RESULTS.md, "Slow clients").
+slowhttp: publish
+	$(call apt_install,slowhttptest nginx openssl curl iproute2 bc)
+	SWITCHYARD_BIN=$(abspath $(BIN)) SLOW_CONNECTIONS=$(SLOW_CONNECTIONS) SLOW_SECONDS=$(SLOW_SECONDS) perf/load/slowhttp.sh
 
 bench:
 	$(DOTNET) run -c Release --project perf/Switchyard.Benchmarks -- --filter '*'
