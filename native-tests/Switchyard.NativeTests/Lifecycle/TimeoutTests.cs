@@ -264,12 +264,9 @@ public sealed class TimeoutTests(ITestOutputHelper output)
         await socket.SendAsync("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
 
         // The caller never reads: its window closes, the agent's writes stall, the kernel ends the connection after
-        // writeStallTimeout (without the limit it stayed open for good). Its end reason is write_stall when the failure
-        // reads "timed out" or nothing moved for the limit; a pipeline that had buffered ahead may report the reset.
-        await env.Agent.WaitForMetricAsync("switchyard_connections_active", [("port", "web")], v => v == 0, "== 0", TimeSpan.FromSeconds(30));
-        string metrics = await env.Agent.GetMetricsAsync();
-        double ended = PrometheusText.Sum(metrics, "switchyard_connection_ends_total", ("port", "web"), ("reason", "write_stall"))
-            + PrometheusText.Sum(metrics, "switchyard_connection_ends_total", ("port", "web"), ("reason", "downstream_reset"));
-        Assert.Equal(1, ended);
+        // writeStallTimeout (without the limit it stayed open for good), and that is its end reason.
+        await env.Agent.WaitForMetricAsync("switchyard_connection_ends_total", [("port", "web"), ("reason", "write_stall")], v => v >= 1, ">= 1",
+            TimeSpan.FromSeconds(30));
+        await env.Agent.WaitForMetricAsync("switchyard_connections_active", [("port", "web")], v => v == 0, "== 0");
     }
 }

@@ -100,7 +100,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             return false;
         }
 
-        if (WriteStall.Ended(context.Detail))
+        if (WriteStall.Ended(context.Detail) || context.Downstream is SocketChannel { EndedByTimeout: true } || context.Upstream is SocketChannel { EndedByTimeout: true })
         {
             return true;
         }

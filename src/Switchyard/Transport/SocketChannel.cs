@@ -170,6 +170,9 @@ public sealed class SocketChannel : Channel
         return idle;
     }
 
+    /// <summary>The socket pipes stopped on ETIMEDOUT: the kernel's TCP_USER_TIMEOUT ended the connection (<see cref="WriteStall"/>).</summary>
+    public bool EndedByTimeout => Volatile.Read(ref _connection) is { SocketError: SocketError.TimedOut };
+
     public override void Abort()
     {
         try
