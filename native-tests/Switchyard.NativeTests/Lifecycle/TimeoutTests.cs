@@ -269,4 +269,25 @@ public sealed class TimeoutTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(30));
         await env.Agent.WaitForMetricAsync("switchyard_connections_active", [("port", "web")], v => v == 0, "== 0");
     }
+    [Fact]
+    public async Task AppResponseTimeout_counts_from_the_end_of_the_request_so_a_slow_upload_is_answered()
+    {
+        await using var env = await ProxiedApp.StartAsync(output, Http1App(async http =>
+        {
+            var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body, http.RequestAborted);
+            await http.Response.WriteAsync($"got {body.Length}", http.RequestAborted);
+        }), "always", Limits(new JsonObject { ["appResponseTimeout"] = "1s" }));
+        using Socket socket = await ConnectAsync(env.ListenPort);
+        await socket.SendAsync("POST /slow-upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 8\r\n\r\n"u8.ToArray());
+        for (int i = 0; i < 8; i++)
+        {
+            await Task.Delay(300); // the caller uploads slowly: 2.4 s for the body, longer than appResponseTimeout
+            await socket.SendAsync("x"u8.ToArray());
+        }
+
+        string answer = await ReadUntilClosedAsync(socket);
+        Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
+        Assert.EndsWith("got 8", answer, StringComparison.Ordinal);
+    }
 }

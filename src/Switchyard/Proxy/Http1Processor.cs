@@ -194,7 +194,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     HeadRead read;
                     try
                     {
-                        read = requestBody.IsFaulted ? HeadRead.ClosedBeforeHead : await ReadResponseHeadAsync(upstream.Input, response, request.Method, context).ConfigureAwait(false);
+                        read = requestBody.IsFaulted ? HeadRead.ClosedBeforeHead : await ReadResponseHeadAsync(upstream.Input, response, request.Method, context, requestBody).ConfigureAwait(false);
                     }
                     catch (Exception) when (requestBody.IsFaulted)
                     {
@@ -355,13 +355,22 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             _ => throw new Http1ParseException("the caller closed in the middle of a request head"),
         };
 
-    /// <summary>The destination's response head; with <c>appResponseTimeout</c> set, a TimeoutException when it takes longer.</summary>
-    private static async ValueTask<HeadRead> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context)
+    /// <summary>
+    /// The destination's response head; with <c>appResponseTimeout</c> set, a TimeoutException when the destination takes
+    /// longer than that once it has the whole request (a slow upload is the caller's time, bounded by streamIdleTimeout).
+    /// </summary>
+    private static async ValueTask<HeadRead> ReadResponseHeadAsync(PipeReader input, Http1ResponseHead head, string method, ConnectionContext context, Task requestBody)
     {
         ValueTask<HeadRead> read = Http1HeadReader.ReadAsync(input, new ResponseHeadParser(head, method));
         if (context.Settings.Limits.AppResponseTimeout is { } limit && !read.IsCompleted)
         {
-            return await read.AsTask().WaitAsync(limit, context.Clock).ConfigureAwait(false);
+            Task<HeadRead> answer = read.AsTask();
+            if (!requestBody.IsCompleted)
+            {
+                await Task.WhenAny(answer, requestBody).ConfigureAwait(false); // an early answer (100, 413...) ends the wait too
+            }
+
+            return await answer.WaitAsync(limit, context.Clock).ConfigureAwait(false);
         }
 
         return await read.ConfigureAwait(false);
