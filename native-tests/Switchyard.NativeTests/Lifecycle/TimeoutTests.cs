@@ -288,6 +288,6 @@ public sealed class TimeoutTests(ITestOutputHelper output)
 
         string answer = await ReadUntilClosedAsync(socket);
         Assert.StartsWith("HTTP/1.1 200", answer, StringComparison.Ordinal);
-        Assert.EndsWith("got 8", answer, StringComparison.Ordinal);
+        Assert.Contains("got 8", answer, StringComparison.Ordinal);
     }
 }

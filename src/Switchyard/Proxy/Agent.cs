@@ -47,6 +47,10 @@ internal sealed partial class Agent : IAsyncDisposable
         _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
         _heartbeat = new Heartbeat(Tracker, TimeProvider.System, connectionLogger);
         Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
+
+        // OpenSSL is loaded on first use; loading it here, at start, means a process out of file descriptors later
+        // cannot fail that load mid-flight (.NET ends the process when libssl cannot be opened).
+        _ = Tls.TlsOptions.CallerCipherSuites;
     }
 
     /// <summary>The config in force (a reload swaps it): /v1/status shows its path and fingerprint.</summary>
