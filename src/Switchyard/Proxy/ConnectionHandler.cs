@@ -73,7 +73,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             {
                 context.Reason = expired; // a limit ended it: that is why, whatever error the abort caused
             }
-            else if (EndedByWriteStall(context))
+            else if (context.Reason == ConnectionEndReason.WriteStall || EndedByWriteStall(context))
             {
                 context.Reason = ConnectionEndReason.WriteStall;
                 port.Metrics.Timeouts.Increment(ConnectionEndReason.WriteStall.Name());
