@@ -102,7 +102,7 @@ public sealed class GenerateCommandTests(ITestOutputHelper output)
 
         Assert.True(result.ExitCode == 2, result.ToString());
         Assert.Equal(
-            $"{file}: document 0: spec.template.metadata.annotations[\"telepresence.io/upstream-probe-timeout.8443\"]: expected a duration such as 10s or 500ms, found \"soon\"\n",
+            $"{file}: document 0: spec.template.metadata.annotations[\"telepresence.io/upstream-probe-timeout.8443\"]: expected a duration such as 10s, 1m30s or 500ms, found \"soon\"\n",
             result.Stderr);
         Assert.Equal("", result.Stdout);
         Assert.False(File.Exists(outFile), "no output file on bad input");

@@ -184,7 +184,7 @@ public sealed class ConfigLoaderTests : IDisposable
             Port(j, 1)["protocol"] = "TCP";
             Port(j, 1)["udpIdleTimeout"] = "30s";
         }),
-        ["probeTimeout in hours"] = BadDuration("2h"),
+        ["probeTimeout in days"] = BadDuration("2d"),
         ["probeTimeout not a number"] = BadDuration("abc"),
         ["probeTimeout negative"] = BadDuration("-1s"),
         ["probeTimeout zero"] = BadDuration("0s"),

@@ -25,6 +25,9 @@ public sealed class ConfigGeneratorAnnotationTests
             data.Add($"{prefix}upstream-insecure-skip-verify.8443: \"false\"", """null|{"insecureSkipVerify":false}|null""");
             data.Add($"{prefix}upstream-probe-timeout.8443: 10s", "null|null|\"10s\"");
             data.Add($"{prefix}upstream-probe-timeout.8443: 250ms", "null|null|\"250ms\"");
+            data.Add($"{prefix}upstream-probe-timeout.8443: 1m30s", "null|null|\"1m30s\"");
+            data.Add($"{prefix}upstream-probe-timeout.8443: 1h", "null|null|\"1h\"");
+            data.Add($"{prefix}upstream-probe-timeout.8443: 0s", "null|null|null"); // Telepresence's "no timeout of mine": the default
         }
 
         return data;

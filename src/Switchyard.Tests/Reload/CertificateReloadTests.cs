@@ -59,7 +59,9 @@ public sealed class CertificateReloadTests : IDisposable
 
             ReloadFiles.KubeletSwap(_dir.Path, Pair(_second));
 
-            Assert.True(await Eventually.TrueAsync(() => source.Current.Leaf.Thumbprint == _second.Certificate.Thumbprint, Wait));
+            // The new pair, then its count and its log line (written just after the swap): wait for the last of them.
+            Assert.True(await Eventually.TrueAsync(() => source.Current.Leaf.Thumbprint == _second.Certificate.Thumbprint
+                && _reloads.Get("ok") == 1 && _log.Messages(7005).Any(m => m.Contains(_second.Certificate.SerialNumber, StringComparison.Ordinal)), Wait));
             Assert.True(source.Current.Leaf.HasPrivateKey);
             Assert.Equal(1, source.Generation);
             Assert.Equal(1, _reloads.Get("ok"));

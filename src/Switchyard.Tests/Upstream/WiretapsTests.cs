@@ -46,12 +46,14 @@ public sealed class WiretapsTests
     {
         var clock = new ManualClock();
         var closedByAgent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var tap = new LoopbackServer(async socket =>
         {
             var buffer = new byte[1024];
             await socket.ReceiveAsync(buffer, SocketFlags.None);
             await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), SocketFlags.None);
             socket.Shutdown(SocketShutdown.Send); // the tap's keep-alive timeout: FIN, its reading side still open
+            finSent.SetResult();
             Assert.Empty(await Loopback.ReadToEndAsync(socket));
             closedByAgent.SetResult();
         });
@@ -59,6 +61,7 @@ public sealed class WiretapsTests
         var taps = new Wiretaps(_ => null, NullLogger.Instance) { Time = clock };
 
         taps.Offer(rule, Copy("/one"));
+        await finSent.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the checks below run after the tap's FIN, not before it
 
         // Each idle check is a timer on the manual clock: run them (fewer than the idle timeout's worth) until the
         // agent closes the connection because the tap closed its side.

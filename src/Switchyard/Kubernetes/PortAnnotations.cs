@@ -41,6 +41,9 @@ public sealed class PortAnnotations(int port)
 
     public bool? InsecureSkipVerify { get; private set; }
 
+    /// <summary>Whether an upstream-probe-timeout annotation was read (its value may be null: 0s, the default).</summary>
+    private bool ProbeTimeoutSet { get; set; }
+
     public string? ProbeTimeout { get; private set; }
 
     /// <summary>Every annotation key that applied to this port, in document order (for warnings).</summary>
@@ -131,17 +134,21 @@ public sealed class PortAnnotations(int port)
                 InsecureSkipVerify = skip;
                 break;
             default:
-                if (!Duration.TryParse(value, out TimeSpan timeout) || timeout <= TimeSpan.Zero)
+                // Go's durations as Telepresence accepts them (10s, 1m30s, 1h); 0s means "no timeout of my own":
+                // the agent's default probeTimeout applies.
+                if (!Duration.TryParse(value, out TimeSpan timeout))
                 {
-                    throw document.Error(field, $"expected a duration such as 10s or 500ms, found \"{value}\"");
+                    throw document.Error(field, $"expected a duration such as 10s, 1m30s or 500ms, found \"{value}\"");
                 }
 
-                if (ProbeTimeout is not null && ProbeTimeout != value)
+                string? wanted = timeout > TimeSpan.Zero ? value : null;
+                if (ProbeTimeoutSet && ProbeTimeout != wanted)
                 {
                     throw document.Error(field, "contradicts another upstream-probe-timeout annotation for this port");
                 }
 
-                ProbeTimeout = value;
+                ProbeTimeout = wanted;
+                ProbeTimeoutSet = true;
                 break;
         }
     }
