@@ -13,11 +13,6 @@ internal sealed partial class Http2Connection
     /// </summary>
     private ReadOnlySpan<byte> TransportScheme => _channel.IsSecure ? "https"u8 : "http"u8;
 
-    private int PeerMaxFrameSize
-    {
-        get { lock (Sync) { return _peerMaxFrameSize; } }
-    }
-
     /// <summary>Client role: opens a stream with this request header block (ids assigned in wire order, §5.1.1).</summary>
     public async ValueTask<Http2Stream> OpenStreamAsync(Http2HeaderList headers, bool endStream)
     {
@@ -60,11 +55,16 @@ internal sealed partial class Http2Connection
     /// <summary>Sends a header block on a stream (response, 1xx, trailers with <paramref name="endStream"/>).</summary>
     public async ValueTask SendHeadersAsync(Http2Stream stream, Http2HeaderList headers, bool endStream)
     {
-        int maxFrame = PeerMaxFrameSize;
         await _writer.EnterAsync().ConfigureAwait(false);
         try
         {
-            ThrowIfGone(stream);
+            int maxFrame;
+            lock (Sync)
+            {
+                ThrowIfGoneLocked(stream);
+                maxFrame = _peerMaxFrameSize;
+            }
+
             _writer.WriteHeaders(stream.Id, headers, endStream, maxFrame, scheme: default);
             stream.LastActivity = Clock.GetTimestamp();
             await _writer.FlushUnlessQueuedAsync().ConfigureAwait(false);

@@ -188,16 +188,20 @@ internal sealed partial class Http2Connection
         changed.TrySetResult();
     }
 
-    private void ReleaseConnectionWindowLocked(int bytes)
+    /// <returns>Whether a WINDOW_UPDATE was queued.</returns>
+    private bool ReleaseConnectionWindowLocked(int bytes)
     {
         int increment = _receiveWindow.Release(bytes);
         if (increment > 0)
         {
             _writer.QueueWindowUpdate(0, increment);
         }
+
+        return increment > 0;
     }
 
-    private void ReleaseStreamWindowLocked(Http2Stream stream, int bytes)
+    /// <returns>Whether a WINDOW_UPDATE was queued.</returns>
+    private bool ReleaseStreamWindowLocked(Http2Stream stream, int bytes)
     {
         int increment = stream.ReceiveWindow.Release(bytes);
 
@@ -205,7 +209,10 @@ internal sealed partial class Http2Connection
         if (increment > 0 && !stream.State.RemoteEnded)
         {
             _writer.QueueWindowUpdate(stream.Id, increment);
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>The stream's consumer forwarded <paramref name="bytes"/>: WINDOW_UPDATE for stream and connection when due.</summary>
@@ -224,8 +231,11 @@ internal sealed partial class Http2Connection
             }
 
             stream.DataConsumed += bytes;
-            ReleaseConnectionWindowLocked(bytes);
-            ReleaseStreamWindowLocked(stream, bytes);
+            bool connectionUpdate = ReleaseConnectionWindowLocked(bytes);
+            if (!ReleaseStreamWindowLocked(stream, bytes) && !connectionUpdate)
+            {
+                return ValueTask.CompletedTask; // no WINDOW_UPDATE due yet: nothing to send
+            }
         }
 
         return _writer.FlushControlAsync();

@@ -41,17 +41,22 @@ public sealed class TlsChannel(SslStream ssl, Channel transport) : Channel
     /// <summary>No decrypted bytes buffered and nothing (a close_notify, a FIN) arrived on the socket.</summary>
     public override bool IsIdleAndOpen()
     {
-        if (_input.TryRead(out ReadResult result))
+        ReadResult result;
+        try
         {
-            bool empty = result.Buffer.IsEmpty && !result.IsCompleted;
-            _input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-            if (!empty)
+            if (!_input.TryRead(out result))
             {
-                return false;
+                return Transport.IsIdleAndOpen();
             }
         }
+        catch (Exception e) when (ConnectionErrors.IsExpected(e))
+        {
+            return false; // the decrypted input failed (a reset, a bad record): certainly not open
+        }
 
-        return Transport.IsIdleAndOpen();
+        bool empty = result.Buffer.IsEmpty && !result.IsCompleted;
+        _input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+        return empty && Transport.IsIdleAndOpen();
     }
 
     /// <summary>
