@@ -20,6 +20,14 @@ public sealed class ChunkedPropertyTests
 
     private static readonly Gen<(string Name, string Value)[]> Trailers = Gen.Select(Token, FieldValue).Array[0, 3];
 
+    /// <summary>
+    /// The trailers a decoder hands on: all but the fields a trailer section must not carry (framing, routing,
+    /// connection-specific ones: <see cref="HopByHop.IsProhibitedInTrailer"/>), which it drops. A generated name can be
+    /// one of them ("te", "host").
+    /// </summary>
+    private static (string Name, string Value)[] Kept((string Name, string Value)[] trailers) =>
+        [.. trailers.Where(t => !HopByHop.IsProhibitedInTrailer(Encoding.ASCII.GetBytes(t.Name)))];
+
     /// <summary>Where to cut: offsets taken modulo the length (repeats give empty pieces, which the encoder skips).</summary>
     private static readonly Gen<int[]> Cuts = Gen.Int[0, 5000].Array[0, 10];
 
@@ -34,12 +42,12 @@ public sealed class ChunkedPropertyTests
 
             (byte[] decoded, List<(string, string)> decodedTrailers, int rest) = DecodeAll(new ReadOnlySequence<byte>(wire), growBy: null);
             Assert.Equal(body, decoded);
-            Assert.Equal(trailers, decodedTrailers);
+            Assert.Equal(Kept(trailers), decodedTrailers);
             Assert.Equal(next.Length, rest);
 
             (decoded, decodedTrailers, rest) = DecodeAll(Cut(wire, segmentCuts), growBy: null);
             Assert.Equal(body, decoded);
-            Assert.Equal(trailers, decodedTrailers);
+            Assert.Equal(Kept(trailers), decodedTrailers);
             Assert.Equal(next.Length, rest);
         }, iter: 300);
     }
@@ -54,7 +62,7 @@ public sealed class ChunkedPropertyTests
             (byte[] decoded, List<(string, string)> decodedTrailers, int rest) = DecodeAll(new ReadOnlySequence<byte>(encoded), growBy: step);
 
             Assert.Equal(body, decoded);
-            Assert.Equal(trailers, decodedTrailers);
+            Assert.Equal(Kept(trailers), decodedTrailers);
             Assert.Equal(0, rest);
         }, iter: 300);
     }
