@@ -83,9 +83,12 @@ internal sealed class ConnectionContext : IResettable
     /// <summary>Drain: a connection waiting for its next HTTP/1 request is woken and ends; one mid-request ends after it.</summary>
     public void BeginDrain()
     {
-        Interlocked.Exchange(ref _draining, 1);
+        MarkDraining();
         Volatile.Read(ref _awaitingRequest)?.CancelPendingRead();
     }
+
+    /// <summary>The drain's first step: from now on this connection's responses say Connection: close.</summary>
+    public void MarkDraining() => Interlocked.Exchange(ref _draining, 1);
 
     /// <summary>The clock of the connection's timeouts (the agent's; tests move it by hand).</summary>
     public TimeProvider Clock { get; private set; } = TimeProvider.System;

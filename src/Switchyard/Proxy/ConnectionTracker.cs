@@ -46,6 +46,13 @@ internal sealed class ConnectionTracker
     /// </summary>
     public void GoAwayAll()
     {
+        // Every connection is marked first, then the idle ones are woken: no caller can see one connection closed by
+        // the drain while another still answers as if none had begun.
+        foreach (ConnectionContext context in _open.Values)
+        {
+            context.MarkDraining();
+        }
+
         foreach (ConnectionContext context in _open.Values)
         {
             context.BeginDrain();
