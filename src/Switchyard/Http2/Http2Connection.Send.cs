@@ -13,6 +13,11 @@ internal sealed partial class Http2Connection
     /// </summary>
     private ReadOnlySpan<byte> TransportScheme => _channel.IsSecure ? "https"u8 : "http"u8;
 
+    private int PeerMaxFrameSize
+    {
+        get { lock (Sync) { return _peerMaxFrameSize; } }
+    }
+
     /// <summary>Client role: opens a stream with this request header block (ids assigned in wire order, §5.1.1).</summary>
     public async ValueTask<Http2Stream> OpenStreamAsync(Http2HeaderList headers, bool endStream)
     {
@@ -55,16 +60,11 @@ internal sealed partial class Http2Connection
     /// <summary>Sends a header block on a stream (response, 1xx, trailers with <paramref name="endStream"/>).</summary>
     public async ValueTask SendHeadersAsync(Http2Stream stream, Http2HeaderList headers, bool endStream)
     {
+        int maxFrame = PeerMaxFrameSize;
         await _writer.EnterAsync().ConfigureAwait(false);
         try
         {
-            int maxFrame;
-            lock (Sync)
-            {
-                ThrowIfGoneLocked(stream);
-                maxFrame = _peerMaxFrameSize;
-            }
-
+            ThrowIfGone(stream);
             _writer.WriteHeaders(stream.Id, headers, endStream, maxFrame, scheme: default);
             stream.LastActivity = Clock.GetTimestamp();
             await _writer.FlushUnlessQueuedAsync().ConfigureAwait(false);

@@ -188,20 +188,16 @@ internal sealed partial class Http2Connection
         changed.TrySetResult();
     }
 
-    /// <returns>Whether a WINDOW_UPDATE was queued.</returns>
-    private bool ReleaseConnectionWindowLocked(int bytes)
+    private void ReleaseConnectionWindowLocked(int bytes)
     {
         int increment = _receiveWindow.Release(bytes);
         if (increment > 0)
         {
             _writer.QueueWindowUpdate(0, increment);
         }
-
-        return increment > 0;
     }
 
-    /// <returns>Whether a WINDOW_UPDATE was queued.</returns>
-    private bool ReleaseStreamWindowLocked(Http2Stream stream, int bytes)
+    private void ReleaseStreamWindowLocked(Http2Stream stream, int bytes)
     {
         int increment = stream.ReceiveWindow.Release(bytes);
 
@@ -209,10 +205,7 @@ internal sealed partial class Http2Connection
         if (increment > 0 && !stream.State.RemoteEnded)
         {
             _writer.QueueWindowUpdate(stream.Id, increment);
-            return true;
         }
-
-        return false;
     }
 
     /// <summary>The stream's consumer forwarded <paramref name="bytes"/>: WINDOW_UPDATE for stream and connection when due.</summary>
@@ -231,11 +224,8 @@ internal sealed partial class Http2Connection
             }
 
             stream.DataConsumed += bytes;
-            bool connectionUpdate = ReleaseConnectionWindowLocked(bytes);
-            if (!ReleaseStreamWindowLocked(stream, bytes) && !connectionUpdate)
-            {
-                return ValueTask.CompletedTask; // no WINDOW_UPDATE due yet: nothing to send
-            }
+            ReleaseConnectionWindowLocked(bytes);
+            ReleaseStreamWindowLocked(stream, bytes);
         }
 
         return _writer.FlushControlAsync();

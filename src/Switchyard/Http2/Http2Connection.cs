@@ -65,7 +65,6 @@ internal sealed partial class Http2Connection : IAsyncDisposable
         _isServer = isServer;
         _limits = limits ?? Http2Limits.Default;
         _guard = guard;
-        Clock = guard?.Time ?? TimeProvider.System;
         _onStream = onStream;
         _decoder = new HpackDecoder(_limits.HeaderTableSize, _limits.MaxHeaderListSize);
         _writer = new Http2OutputWriter(channel);
@@ -73,7 +72,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     }
 
     /// <summary>The clock of the stream idle timeouts and the zero-window stall (the abuse guard's, when there is one).</summary>
-    internal TimeProvider Clock { get; }
+    internal TimeProvider Clock => _guard?.Time ?? TimeProvider.System;
 
     /// <summary>When the header block waiting for CONTINUATION started (0: none), for <c>requestHeadTimeout</c>.</summary>
     public long HeaderBlockSince => Volatile.Read(ref _headerBlockSince);

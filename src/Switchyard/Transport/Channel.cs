@@ -37,9 +37,8 @@ public abstract class Channel : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     /// <summary>
-    /// For a pooled connection between exchanges: true when the peer has neither closed nor sent anything. Never
-    /// throws (a failed connection is not open): pool sweeps call it from timers. Must not be called while a read is
-    /// pending.
+    /// For a pooled connection between exchanges: true when the peer has neither closed nor sent anything.
+    /// Must not be called while a read is pending.
     /// </summary>
     public abstract bool IsIdleAndOpen();
 }

@@ -41,22 +41,17 @@ public sealed class TlsChannel(SslStream ssl, Channel transport) : Channel
     /// <summary>No decrypted bytes buffered and nothing (a close_notify, a FIN) arrived on the socket.</summary>
     public override bool IsIdleAndOpen()
     {
-        ReadResult result;
-        try
+        if (_input.TryRead(out ReadResult result))
         {
-            if (!_input.TryRead(out result))
+            bool empty = result.Buffer.IsEmpty && !result.IsCompleted;
+            _input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
+            if (!empty)
             {
-                return Transport.IsIdleAndOpen();
+                return false;
             }
         }
-        catch (Exception e) when (ConnectionErrors.IsExpected(e))
-        {
-            return false; // the decrypted input failed (a reset, a bad record): certainly not open
-        }
 
-        bool empty = result.Buffer.IsEmpty && !result.IsCompleted;
-        _input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-        return empty && Transport.IsIdleAndOpen();
+        return Transport.IsIdleAndOpen();
     }
 
     /// <summary>

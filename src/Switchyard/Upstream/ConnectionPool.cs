@@ -103,6 +103,20 @@ internal sealed class ConnectionPool : IDisposable
     /// </summary>
     public void Sweep()
     {
+        // A timer callback must never throw (it would end the process): a channel that cannot even say whether it is
+        // open is not.
+        static bool StillOpen(Channel channel)
+        {
+            try
+            {
+                return channel.IsIdleAndOpen();
+            }
+            catch (Exception e) when (ConnectionErrors.IsExpected(e))
+            {
+                return false;
+            }
+        }
+
         var dead = new List<Channel>();
         foreach (List<(Channel Channel, long IdleSince)> list in _idle.Values)
         {
@@ -110,7 +124,7 @@ internal sealed class ConnectionPool : IDisposable
             {
                 list.RemoveAll(entry =>
                 {
-                    if (!_disposed && _time.GetElapsedTime(entry.IdleSince) < IdleTimeout && entry.Channel.IsIdleAndOpen())
+                    if (!_disposed && _time.GetElapsedTime(entry.IdleSince) < IdleTimeout && StillOpen(entry.Channel))
                     {
                         return false;
                     }
