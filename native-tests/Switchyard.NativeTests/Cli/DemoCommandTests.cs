@@ -49,6 +49,16 @@ public sealed class DemoCommandTests(ITestOutputHelper output)
         Assert.True(intercepted.ExitCode == 0, intercepted.ToString());
         Assert.StartsWith("alice-laptop: GET /api/orders", intercepted.Stdout, StringComparison.Ordinal);
         await WaitForStdoutAsync(demo, l => l.StartsWith("GET /api/orders -> 200 (", StringComparison.Ordinal), "the CLI's request line for /api/orders");
+
+        // The app requires mTLS, so the agent does too: the curl lines carry the caller certificate, and the third
+        // line (without one) is refused at the TLS handshake.
+        Assert.Contains("--cert ", curlLines[0], StringComparison.Ordinal);
+        Assert.Contains("--key ", curlLines[0], StringComparison.Ordinal);
+        Assert.True(curlLines.Count >= 3 && !curlLines[2].Contains("--cert", StringComparison.Ordinal), string.Join("\n", curlLines));
+        var anonymous = await ProcessRunner.RunAsync("curl",
+            ["--silent", "--show-error", "--noproxy", "*", "--max-time", "15", .. ShellWords.Split(curlLines[2]).Skip(1)]);
+        Assert.True(anonymous.ExitCode != 0, $"a caller without a client certificate must fail the TLS handshake: {curlLines[2]}\n{anonymous}");
+        Assert.DoesNotContain("demo-app:", anonymous.Stdout, StringComparison.Ordinal);
         var metrics = PrometheusText.Parse(await Admin.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics"));
         Assert.Contains(metrics, m => m.Name == "switchyard_tunnel_connections_total" && m.Labels.GetValueOrDefault("role") == "data" && m.Value >= 1);
 

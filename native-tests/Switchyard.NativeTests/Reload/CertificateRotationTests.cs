@@ -113,7 +113,8 @@ public sealed class CertificateRotationTests(ITestOutputHelper output)
         int admin = Ports.GetFreeTcpPort();
         int web = Ports.GetFreeTcpPort();
         JsonObject port = AgentConfig.Port("web", web, app.Port, "always");
-        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+        // Anonymous callers, said explicitly: this test is about the agent's certificate (SPEC "Client certificates").
+        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"], new JsonObject { ["allowAnonymous"] = true });
         port["upstreamTls"] = new JsonObject
         {
             ["certPem"] = client.PathOf("tls.crt"),

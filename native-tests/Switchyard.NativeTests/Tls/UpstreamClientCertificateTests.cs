@@ -20,7 +20,8 @@ public sealed class UpstreamClientCertificateTests(ITestOutputHelper output)
     {
         await using var env = await ProxiedApp.StartAsync(output, MtlsApp, inspect: "always", (port, pem) =>
         {
-            port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"]);
+            // The app requires mTLS, so the agent verifies its callers too (SPEC "Client certificates").
+            port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["h2", "http/1.1"], new JsonObject { ["trustRoots"] = AgentConfig.Strings(pem.CaCert) });
             port["upstreamTls"] = new JsonObject
             {
                 ["certPem"] = pem.AgentClient.CertPem,
@@ -29,8 +30,9 @@ public sealed class UpstreamClientCertificateTests(ITestOutputHelper output)
             };
         });
 
-        // The caller is anonymous; what the app sees is the agent's own upstream identity.
-        var result = await Curl.HttpsAsync(env.ListenPort, "/whoami", "--cacert", env.Pem.CaCert);
+        // The caller shows its own certificate to the agent; what the app sees is the agent's own upstream identity.
+        var result = await Curl.HttpsAsync(env.ListenPort, "/whoami",
+            "--cacert", env.Pem.CaCert, "--cert", env.Pem.Client.CertPem, "--key", env.Pem.Client.KeyPem);
 
         Assert.True(result.Succeeded, result.ToString());
         Assert.Contains("client=CN=switchyard-agent\n", result.Body, StringComparison.Ordinal);

@@ -226,6 +226,15 @@ public sealed class ConfigFaker(TempDirectory directory)
             (port["upstreamTls"], upstream) = GenerateUpstream(f, $"{seed}-{index}");
         }
 
+        if (upstream?.ClientSubject is not null && downstream is not null && inspect != InspectMode.Never
+            && (downstream.ClientAuthRoots is null || (downstream.AcceptAnyCert && !downstream.AllowAnonymous)))
+        {
+            // SPEC "Client certificates": a port presenting a client certificate to the app must verify its callers.
+            var clientAuth = new JsonObject { ["trustRoots"] = new JsonArray(JsonValue.Create(directory.Write($"client-ca-{seed}-{index}.pem", TestPki.Shared.RootPem))) };
+            port["downstreamTls"]!["clientAuth"] = clientAuth;
+            downstream = downstream with { ClientAuthRoots = 1, AllowAnonymous = false, AcceptAnyCert = false };
+        }
+
         return (port, new ExpectedPort(expectedName, appProtocol, new IPEndPoint(listenAddress, listenPort), appHost, appPort, tls, http, inspect, probe, downstream, upstream));
     }
 

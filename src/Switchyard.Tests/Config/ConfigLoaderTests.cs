@@ -246,6 +246,13 @@ public sealed class ConfigLoaderTests : IDisposable
             tls["clientAuth"] = new JsonObject { ["trustRoots"] = new JsonArray(d.Write("ca.pem", TestPki.Shared.RootPem), d.File("no-such-ca")) };
             Port(j, 1)["downstreamTls"] = tls;
         }),
+        ["upstream client certificate without clientAuth"] = new("$.ports[1].downstreamTls.clientAuth",
+            _ => "required: upstreamTls presents a client certificate (the app requires mTLS), so an intercept would let anonymous callers in; add clientAuth.trustRoots",
+            (j, _, d) => MutualTlsPort(j, d, clientAuth: null)),
+        ["upstream client certificate with acceptAnyCert"] = new("$.ports[1].downstreamTls.clientAuth.acceptAnyCert", _ => "lets any self-signed certificate in",
+            (j, _, d) => MutualTlsPort(j, d, new JsonObject { ["trustRoots"] = new JsonArray(d.Write("ca.pem", TestPki.Shared.RootPem)), ["acceptAnyCert"] = true })),
+        ["upstream client certificate with a missing caller CA"] = new("$.ports[1].downstreamTls.clientAuth.trustRoots[0]", d => $"file not found: {d.File("no-such-ca.crt")}",
+            (j, _, d) => MutualTlsPort(j, d, new JsonObject { ["trustRoots"] = new JsonArray(d.File("no-such-ca.crt")) })),
         ["upstream key without certificate"] = new("$.ports[1].upstreamTls.certPem", _ => "required when keyPem is set",
             (j, _, d) => Port(j, 1)["upstreamTls"] = new JsonObject { ["keyPem"] = WriteKey(d, TestPki.Shared.EcLeaf) }),
         ["upstream empty serverName"] = new("$.ports[1].upstreamTls.serverName", _ => "must not be empty",
@@ -336,6 +343,63 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.StartsWith("$.ports[0]", e.JsonPath, StringComparison.Ordinal);
         Assert.Contains("(line 3,", e.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("LineNumber", e.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Port 1 terminates TLS (inspect auto) and presents a client certificate to its app, with the given clientAuth.</summary>
+    private static JsonObject MutualTlsPort(JsonObject json, TempDirectory d, JsonObject? clientAuth)
+    {
+        JsonObject port = Port(json, 1);
+        port["protocol"] = "TCP";
+        port["tls"] = "auto";
+        port["inspect"] = "auto";
+        JsonObject downstream = Pair(WriteCert(d, TestPki.Shared.EcLeaf), WriteKey(d, TestPki.Shared.EcLeaf));
+        if (clientAuth is not null)
+        {
+            downstream["clientAuth"] = clientAuth;
+        }
+
+        port["downstreamTls"] = downstream;
+        port["upstreamTls"] = Pair(WriteCert(d, TestPki.Shared.RsaLeaf), WriteKey(d, TestPki.Shared.RsaLeaf));
+        return port;
+    }
+
+    public static TheoryData<string> CallerPolicies() => new()
+    {
+        """{"downstreamTls":{"clientAuth":{"trustRoots":["CA"]}}}""", // verified callers
+        """{"downstreamTls":{"clientAuth":{"allowAnonymous":true}}}""", // the explicit opt-in
+        """{"downstreamTls":{"clientAuth":{"trustRoots":["CA"],"acceptAnyCert":true,"allowAnonymous":true}}}""",
+        """{"inspect":"never"}""", // never terminates: the caller's handshake reaches the app, which verifies it
+        """{"noDownstreamTls":true}""", // no certificate to terminate with: raw passthrough only
+    };
+
+    [Theory]
+    [MemberData(nameof(CallerPolicies))]
+    public void A_port_presenting_a_client_certificate_loads_when_it_says_who_may_call_or_never_terminates(string policy)
+    {
+        GeneratedConfig valid = _faker.Generate(seed: 11, minPorts: 2);
+        JsonObject json = valid.CloneJson();
+        JsonObject port = MutualTlsPort(json, _dir, clientAuth: null);
+        JsonObject change = JsonNode.Parse(policy.Replace("CA", _dir.Write("ca.pem", TestPki.Shared.RootPem), StringComparison.Ordinal))!.AsObject();
+        if (change["downstreamTls"]?["clientAuth"] is JsonNode auth)
+        {
+            port["downstreamTls"]!["clientAuth"] = auth.DeepClone();
+        }
+
+        if (change["inspect"] is JsonNode inspect)
+        {
+            port["inspect"] = inspect.DeepClone();
+        }
+
+        if (change.ContainsKey("noDownstreamTls"))
+        {
+            port.Remove("downstreamTls");
+        }
+
+        AgentSettings settings = ConfigLoader.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()), "c.json");
+
+        Assert.NotNull(settings.Ports[1].UpstreamTls!.ClientCertificate);
+        Assert.Equal(change["downstreamTls"] is null ? null : change["downstreamTls"]!["clientAuth"]!["allowAnonymous"] is not null,
+            settings.Ports[1].DownstreamTls?.ClientAuth?.AllowAnonymous);
     }
 
     private static Mutation BadDuration(string text) =>

@@ -42,6 +42,14 @@ public sealed class DemoCommandTests
         Assert.Empty(settings.Intercepts);
         PortSettings port = Assert.Single(settings.Ports);
         Assert.Equal("https", port.Name);
+
+        // The app requires mTLS and the agent presents a client certificate to it: callers are verified against the demo CA.
+        Assert.NotNull(port.UpstreamTls!.ClientCertificate);
+        ClientAuthSettings auth = Assert.IsType<ClientAuthSettings>(port.DownstreamTls!.ClientAuth);
+        Assert.False(auth.AllowAnonymous);
+        Assert.False(auth.AcceptAnyCert);
+        Assert.Equal("CN=Switchyard Demo CA", Assert.Single(auth.TrustRoots).Subject);
+        Assert.NotEqual(pki.ClientCertPath, pki.CallerCertPath); // callers do not get the agent's own certificate
     }
 
     [Fact]

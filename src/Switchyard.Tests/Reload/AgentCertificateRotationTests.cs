@@ -50,7 +50,7 @@ public sealed class AgentCertificateRotationTests : IAsyncLifetime
             """));
         return $$$"""
             {"version":1,"ports":[{"name":"web","listen":"127.0.0.1:{{{_web.ToString(CultureInfo.InvariantCulture)}}}","app":"127.0.0.1:{{{app}}}",
-              "downstreamTls":{{{{files}}}},"upstreamTls":{{{{files}}},"insecureSkipVerify":true}}],
+              "downstreamTls":{{{{files}}},"clientAuth":{"allowAnonymous":true}},"upstreamTls":{{{{files}}},"insecureSkipVerify":true}}],
              "intercepts":[{{{list}}}]}
             """;
     }

@@ -139,10 +139,11 @@ public sealed class CertificateReloadTests : IDisposable
         string cert = _dir.Write("tls.crt", _first.CertificatePem);
         string key = _dir.Write("tls.key", _first.KeyPem(KeyFormat.Pkcs8));
         string tls = $$"""{"certPem":"{{cert}}","keyPem":"{{key}}"}""";
+        string anonymous = tls[..^1] + ""","clientAuth":{"allowAnonymous":true}}"""; // the upstream client certificate needs clientAuth
         string json = $$"""
             {"version":1,"ports":[
               {"name":"a","listen":"127.0.0.1:1","app":"127.0.0.1:2","downstreamTls":{{tls}}},
-              {"name":"b","listen":"127.0.0.1:3","app":"127.0.0.1:4","downstreamTls":{{tls}},"upstreamTls":{{tls}}}]}
+              {"name":"b","listen":"127.0.0.1:3","app":"127.0.0.1:4","downstreamTls":{{anonymous}},"upstreamTls":{{tls}}}]}
             """;
 
         AgentSettings settings = ConfigLoader.Parse(Encoding.UTF8.GetBytes(json), "config.json");

@@ -163,6 +163,11 @@ internal sealed class ConfigValidator(string file)
             inspect = InspectMode.Never;
         }
 
+        if (upstream?.ClientCertificate is not null && downstream is not null && inspect != InspectMode.Never)
+        {
+            CheckCallersVerified(downstream.ClientAuth, $"{at}.downstreamTls.clientAuth");
+        }
+
         TimeSpan udpIdle = DefaultUdpIdleTimeout;
         if (p.UdpIdleTimeout is not null)
         {
@@ -271,6 +276,32 @@ internal sealed class ConfigValidator(string file)
         }
 
         return new DownstreamTlsSettings(certificate, alpn, clientAuth);
+    }
+
+    /// <summary>
+    /// SPEC "Client certificates": a port whose upstreamTls presents a client certificate talks to an app that requires
+    /// mTLS. When the agent terminates the caller's TLS (an intercept or wiretap, inspect always) the app sees the
+    /// agent's certificate, not the caller's, so the agent must refuse whom the app would refuse: verified callers
+    /// (trustRoots) or an explicit allowAnonymous. Without downstreamTls, or with inspect never, the agent never
+    /// terminates: the caller's handshake reaches the app, which verifies it itself.
+    /// </summary>
+    private void CheckCallersVerified(ClientAuthSettings? auth, string at)
+    {
+        const string Fix = "add clientAuth.trustRoots (the CA of the callers' certificates) or \"allowAnonymous\": true";
+        if (auth is null)
+        {
+            Fail(at, $"required: upstreamTls presents a client certificate (the app requires mTLS), so an intercept would let anonymous callers in; {Fix}");
+        }
+
+        if (auth!.AllowAnonymous)
+        {
+            return; // the explicit opt-in
+        }
+
+        if (auth.AcceptAnyCert)
+        {
+            Fail($"{at}.acceptAnyCert", "lets any self-signed certificate in while upstreamTls presents a client certificate (the app requires mTLS); verify callers with trustRoots, or say \"allowAnonymous\": true");
+        }
     }
 
     private UpstreamTlsSettings ValidateUpstream(UpstreamTlsConfig u, string at)

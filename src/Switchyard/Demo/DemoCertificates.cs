@@ -4,8 +4,12 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Switchyard.Demo;
 
-/// <summary>A throw-away PKI for the demo: a CA, a server certificate for localhost/127.0.0.1 and a client certificate.</summary>
-internal sealed record DemoCertificates(string Directory, string CaPath, string ServerCertPath, string ServerKeyPath, string ClientCertPath, string ClientKeyPath)
+/// <summary>
+/// A throw-away PKI for the demo: a CA, a server certificate for localhost/127.0.0.1, the agent's client certificate
+/// toward the mTLS app, and a caller certificate for the curl lines (the agent verifies callers against the CA).
+/// </summary>
+internal sealed record DemoCertificates(string Directory, string CaPath, string ServerCertPath, string ServerKeyPath, string ClientCertPath, string ClientKeyPath,
+    string CallerCertPath, string CallerKeyPath)
 {
     public static DemoCertificates Create(string directory)
     {
@@ -20,7 +24,8 @@ internal sealed record DemoCertificates(string Directory, string CaPath, string 
         File.WriteAllText(caPath, ca.ExportCertificatePem());
         (string serverCert, string serverKey) = Issue(ca, "CN=localhost", directory, "server", serverAuth: true, now);
         (string clientCert, string clientKey) = Issue(ca, "CN=switchyard-demo-client", directory, "client", serverAuth: false, now);
-        return new DemoCertificates(directory, caPath, serverCert, serverKey, clientCert, clientKey);
+        (string callerCert, string callerKey) = Issue(ca, "CN=switchyard-demo-caller", directory, "caller", serverAuth: false, now);
+        return new DemoCertificates(directory, caPath, serverCert, serverKey, clientCert, clientKey, callerCert, callerKey);
     }
 
     private static (string Cert, string Key) Issue(X509Certificate2 ca, string subject, string directory, string name, bool serverAuth, DateTimeOffset now)

@@ -121,7 +121,8 @@ internal static class DemoCommand
 
     /// <summary>
     /// The agent's config: one TLS port with inspect "always" and a developer tunnel. No intercept: the CLI registers
-    /// alice through the admin API, like a developer would.
+    /// alice through the admin API, like a developer would. The app requires mTLS, so the agent verifies callers'
+    /// certificates against the demo CA (SPEC "Client certificates": no one gets in who the app would refuse).
     /// </summary>
     internal static string EmbeddedConfig(DemoCertificates pki, int appPort, int listenPort, int adminPort, int tunnelPort) => $$"""
         {
@@ -137,7 +138,8 @@ internal static class DemoCommand
               "listen": "127.0.0.1:{{listenPort}}",
               "app": "127.0.0.1:{{appPort}}",
               "inspect": "always",
-              "downstreamTls": { "certPem": "{{pki.ServerCertPath}}", "keyPem": "{{pki.ServerKeyPath}}", "alpn": ["h2", "http/1.1"] },
+              "downstreamTls": { "certPem": "{{pki.ServerCertPath}}", "keyPem": "{{pki.ServerKeyPath}}", "alpn": ["h2", "http/1.1"],
+                "clientAuth": { "trustRoots": ["{{pki.CaPath}}"] } },
               "upstreamTls": { "certPem": "{{pki.ClientCertPath}}", "keyPem": "{{pki.ClientKeyPath}}", "trustRoots": ["{{pki.CaPath}}"] }
             }
           ]
@@ -205,11 +207,14 @@ internal static class DemoCommand
             sb.Append(cli.CommandLine).Append("\n\n");
         }
 
-        sb.Append("Try:\n");
+        string tls = $"--cacert {pki.CaPath} --cert {pki.CallerCertPath} --key {pki.CallerKeyPath}";
+        sb.Append("Try (the app requires a client certificate, so the agent does too):\n");
         sb.Append("# reaches the app (demo-app):\n");
-        sb.Append($"curl --cacert {pki.CaPath} https://localhost:{listenPort}/hello\n");
+        sb.Append($"curl {tls} https://localhost:{listenPort}/hello\n");
         sb.Append("# matches intercept alice (x-dev: alice) and goes through the developer tunnel to alice-laptop:\n");
-        sb.Append($"curl --cacert {pki.CaPath} -H 'x-dev: alice' https://localhost:{listenPort}/api/orders\n");
+        sb.Append($"curl {tls} -H 'x-dev: alice' https://localhost:{listenPort}/api/orders\n");
+        sb.Append("# refused at the TLS handshake: no client certificate, as the app would refuse it:\n");
+        sb.Append($"curl --cacert {pki.CaPath} https://localhost:{listenPort}/hello\n");
         sb.Append($"curl http://127.0.0.1:{adminPort}/v1/status\n");
         sb.Append($"curl http://127.0.0.1:{adminPort}/metrics\n\n");
         return sb.ToString();
