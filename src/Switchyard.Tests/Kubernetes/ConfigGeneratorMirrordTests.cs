@@ -177,7 +177,7 @@ public sealed class ConfigGeneratorMirrordTests
         Generation generation = Generate(yaml);
 
         Assert.Equal(
-            """{"certPem":"/var/run/switchyard/secrets/api-tls/tls.crt","keyPem":"/var/run/switchyard/secrets/api-tls/tls.key","alpn":["http/1.1"]}""",
+            """{"certPem":"/var/run/switchyard/secrets/api-tls/tls.crt","keyPem":"/var/run/switchyard/secrets/api-tls/tls.key","alpn":["http/1.1"],"clientAuth":{"trustRoots":["/var/run/switchyard/secrets/api-tls/ca.crt"],"allowAnonymous":false,"acceptAnyCert":false}}""",
             Port(generation, "https")["downstreamTls"]!.ToJsonString());
         Assert.Equal(
             """{"certPem":"/m/client.crt","keyPem":"/m/client.key","trustRoots":["/m/ca.pem"],"insecureSkipVerify":true}""",

@@ -25,6 +25,7 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
     public void A_config_with_path_annotations_loads_with_the_settings_it_describes()
     {
         string server = PemDirectory("server", TestPki.Shared.RsaLeaf);
+        File.WriteAllText(Path.Combine(server, "ca.crt"), TestPki.Shared.RootPem); // the app requires mTLS: callers are verified against it
         string client = PemDirectory("client", TestPki.Shared.EcLeaf);
         string yaml = Api($"""
             telepresence.io/downstream-tls-path.8443: {server}
@@ -43,6 +44,8 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
         Assert.NotNull(https.DownstreamTls);
         Assert.NotNull(https.UpstreamTls);
         Assert.True(https.UpstreamTls!.InsecureSkipVerify);
+        Assert.Single(https.DownstreamTls!.ClientAuth!.TrustRoots);
+        Assert.False(https.DownstreamTls.ClientAuth.AllowAnonymous);
         Assert.Null(settings.Ports[1].DownstreamTls);
         Assert.Equal([server, client], generation.TlsPaths);
     }

@@ -40,17 +40,21 @@ public static partial class ConfigGenerator
         var paths = new List<string>();
         foreach (PortPlan plan in ports)
         {
-            if (byPort.TryGetValue(plan, out PortAnnotations? annotations))
+            PortAnnotations? annotations = byPort.GetValueOrDefault(plan);
+            ApplyClientAuth(workload, plan, annotations, warnings);
+            if (annotations is null)
             {
-                foreach (CertificateSource source in new[] { annotations.Downstream, annotations.Upstream }.OfType<CertificateSource>())
-                {
-                    List<string> list = source.Secret is null ? paths : secrets;
-                    string item = source.Secret ?? source.Directory;
-                    if (!list.Contains(item))
-                    {
-                        list.Add(item);
-                    }
-                }
+                continue;
+            }
+
+            foreach (CertificateSource source in new[] { annotations.Downstream, annotations.Upstream }.OfType<CertificateSource>())
+            {
+                AddOnce(source.Secret is null ? paths : secrets, source.Secret ?? source.Directory);
+            }
+
+            if (annotations.ClientCa is { } ca && plan.Downstream?.ClientAuth?.TrustRoots.Contains(ca) == true)
+            {
+                AddOnce(paths, ca.EndsWith('/') ? ca.TrimEnd('/') : Parent(ca));
             }
         }
 
@@ -96,6 +100,55 @@ public static partial class ConfigGenerator
         }
 
         plan.ProbeTimeout = annotations.ProbeTimeout ?? plan.ProbeTimeout;
+    }
+
+    /// <summary>
+    /// SPEC "Client certificates: no one gets in who the app would refuse". The downstream-tls-client-ca and
+    /// downstream-tls-allow-anonymous annotations say who may call; without them, a port whose upstreamTls presents a
+    /// client certificate (the app requires mTLS) trusts the ca.crt beside the downstream certificate, as cert-manager
+    /// and most TLS secrets carry it. The agent refuses to start when that file is missing, so nobody is let in silently.
+    /// </summary>
+    private static void ApplyClientAuth(Workload workload, PortPlan plan, PortAnnotations? annotations, List<string> warnings)
+    {
+        DownstreamTlsPlan? down = plan.Downstream;
+        if (annotations is { ClientCa: not null } or { AllowAnonymous: not null })
+        {
+            if (down?.CertPem is null)
+            {
+                warnings.Add($"{Where(workload)}: downstream-tls-client-ca/allow-anonymous.{annotations.Port}: the agent terminates no TLS on port {annotations.Port} (no downstream-tls-path or -secret), ignored");
+                return;
+            }
+
+            if (down.ClientAuth is not null && plan.MirrordSource is { } mirrord)
+            {
+                warnings.Add($"{Where(workload)}: downstream-tls-client-ca/allow-anonymous.{annotations.Port}: overrides agentAsServer.verification of {mirrord}");
+            }
+
+            if (annotations.ClientCa is not null || annotations.AllowAnonymous == true)
+            {
+                down.ClientAuth = new ClientAuthPlan(annotations.ClientCa is { } ca ? [ca] : [], annotations.AllowAnonymous == true, AcceptAnyCert: false);
+                return;
+            }
+        }
+
+        if (down?.CertPem is not null && down.ClientAuth is null && plan.Upstream?.CertPem is not null)
+        {
+            down.ClientAuth = new ClientAuthPlan([$"{Parent(down.CertPem)}/ca.crt"], AllowAnonymous: false, AcceptAnyCert: false);
+        }
+    }
+
+    private static string Parent(string path)
+    {
+        int slash = path.TrimEnd('/').LastIndexOf('/');
+        return slash <= 0 ? "/" : path[..slash];
+    }
+
+    private static void AddOnce(List<string> list, string item)
+    {
+        if (!list.Contains(item))
+        {
+            list.Add(item);
+        }
     }
 
     /// <summary>The mirrord entry chosen for each mapped TCP port; every later entry for the same port is reported and dropped.</summary>

@@ -17,12 +17,14 @@ public sealed record CertificateSource(string Directory, string? Secret, string 
 /// <summary>
 /// The per-port annotations of a pod (SPEC "Annotations read by switchyard generate"):
 /// <c>telepresence.io/{downstream,upstream}-tls-{path,secret}.PORT</c>, <c>upstream-insecure-skip-verify.PORT</c>,
-/// <c>upstream-probe-timeout.PORT</c>, also under the legacy prefix <c>telepresence.getambassador.io/</c>.
+/// <c>upstream-probe-timeout.PORT</c>, <c>downstream-tls-client-ca.PORT</c> and <c>downstream-tls-allow-anonymous.PORT</c>
+/// (who may call a port whose app requires mTLS, SPEC "Client certificates"), under <c>telepresence.io/</c>,
+/// <c>switchyard.io/</c> or the legacy prefix <c>telepresence.getambassador.io/</c>.
 /// PORT is a container port number. Other annotations are ignored.
 /// </summary>
 public sealed class PortAnnotations(int port)
 {
-    public static readonly IReadOnlyList<string> Prefixes = ["telepresence.io/", "telepresence.getambassador.io/"];
+    public static readonly IReadOnlyList<string> Prefixes = ["telepresence.io/", "switchyard.io/", "telepresence.getambassador.io/"];
 
     private const string DownstreamPath = "downstream-tls-path";
     private const string DownstreamSecret = "downstream-tls-secret";
@@ -30,8 +32,10 @@ public sealed class PortAnnotations(int port)
     private const string UpstreamSecret = "upstream-tls-secret";
     private const string SkipVerify = "upstream-insecure-skip-verify";
     private const string ProbeTimeoutName = "upstream-probe-timeout";
+    private const string ClientCaName = "downstream-tls-client-ca";
+    private const string AllowAnonymousName = "downstream-tls-allow-anonymous";
 
-    private static readonly string[] Names = [DownstreamPath, DownstreamSecret, UpstreamPath, UpstreamSecret, SkipVerify, ProbeTimeoutName];
+    private static readonly string[] Names = [DownstreamPath, DownstreamSecret, UpstreamPath, UpstreamSecret, SkipVerify, ProbeTimeoutName, ClientCaName, AllowAnonymousName];
 
     public int Port { get; } = port;
 
@@ -40,6 +44,12 @@ public sealed class PortAnnotations(int port)
     public CertificateSource? Upstream { get; private set; }
 
     public bool? InsecureSkipVerify { get; private set; }
+
+    /// <summary>downstream-tls-client-ca: the trust roots (a PEM file, or a directory ending in '/') of the callers' certificates.</summary>
+    public string? ClientCa { get; private set; }
+
+    /// <summary>downstream-tls-allow-anonymous: callers without a certificate may reach the app.</summary>
+    public bool? AllowAnonymous { get; private set; }
 
     /// <summary>Whether an upstream-probe-timeout annotation was read (its value may be null: 0s, the default).</summary>
     private bool ProbeTimeoutSet { get; set; }
@@ -120,18 +130,32 @@ public sealed class PortAnnotations(int port)
                 Upstream = Source(document, Upstream, name == UpstreamSecret, key, value, field);
                 break;
             case SkipVerify:
-                bool skip = value.ToLowerInvariant() switch
-                {
-                    "enabled" or "true" => true,
-                    "disabled" or "false" => false,
-                    _ => throw document.Error(field, $"expected enabled, disabled, true or false, found \"{value}\""),
-                };
+                bool skip = Enabled(document, value, field);
                 if (InsecureSkipVerify is bool earlier && earlier != skip)
                 {
                     throw document.Error(field, "contradicts another upstream-insecure-skip-verify annotation for this port");
                 }
 
                 InsecureSkipVerify = skip;
+                break;
+            case AllowAnonymousName:
+                bool anonymous = Enabled(document, value, field);
+                if (AllowAnonymous is bool before && before != anonymous)
+                {
+                    throw document.Error(field, "contradicts another downstream-tls-allow-anonymous annotation for this port");
+                }
+
+                AllowAnonymous = anonymous;
+                break;
+            case ClientCaName:
+                // A file of PEM roots, or a directory of them; keep a trailing slash, it says "directory" to the agent.
+                CheckedPath(document, value, field);
+                if (ClientCa is not null && ClientCa != value)
+                {
+                    throw document.Error(field, "contradicts another downstream-tls-client-ca annotation for this port");
+                }
+
+                ClientCa = value;
                 break;
             default:
                 // Go's durations as Telepresence accepts them (10s, 1m30s, 1h); 0s means "no timeout of my own":
@@ -152,6 +176,13 @@ public sealed class PortAnnotations(int port)
                 break;
         }
     }
+
+    private static bool Enabled(ManifestDocument document, string value, string field) => value.ToLowerInvariant() switch
+    {
+        "enabled" or "true" => true,
+        "disabled" or "false" => false,
+        _ => throw document.Error(field, $"expected enabled, disabled, true or false, found \"{value}\""),
+    };
 
     private static CertificateSource Source(ManifestDocument document, CertificateSource? earlier, bool secret, string key, string value, string field)
     {
