@@ -71,7 +71,7 @@ public static class Program
 
     private static int PrintVersion()
     {
-        Console.Out.WriteLine($"switchyard {Version} ({RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier})");
+        Console.Out.WriteLine($"switchyard {Version} (commit {Diagnostics.BuildInfo.Commit}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier})");
         return 0;
     }
 

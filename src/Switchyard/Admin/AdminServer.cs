@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
 using System.Security.Cryptography;
@@ -16,6 +17,12 @@ namespace Switchyard.Admin;
 /// <summary>The admin listener: health, readiness, Prometheus metrics and the /v1 API (SPEC "Admin API").</summary>
 internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 {
+    /// <summary>
+    /// An admin connection with no request for this long is closed (end reason "admin idle", Debug): probes and
+    /// Prometheus scrapes (every 15-60 s) reconnect or send within it; a forgotten client does not hold a socket forever.
+    /// </summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);
+
     private Listener? _listener;
 
     public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint;
@@ -31,11 +38,12 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         string remote = channel.RemoteEndPoint?.ToString() ?? "?";
         await using (channel.ConfigureAwait(false))
         {
+            using var idle = new CancellationTokenSource();
             try
             {
-                using var idle = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 while (true)
                 {
+                    idle.CancelAfter(IdleTimeout); // restarted before every read: a scraper's keep-alive connection stays
                     ReadResult read = await channel.Input.ReadAsync(idle.Token).ConfigureAwait(false);
                     ReadOnlySequence<byte> buffer = read.Buffer;
                     AdminRequest? request;
@@ -61,7 +69,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 
                     channel.Input.AdvanceTo(buffer.Start);
                     bool close = request!.Headers.TryGetValue("Connection", out string? c) && c.Equals("close", StringComparison.OrdinalIgnoreCase);
-                    (int status, string type, string body) = Handle(request);
+                    (int status, string type, string body) = Handle(request, remote);
                     await WriteAsync(channel.Output, status, type, body, close).ConfigureAwait(false);
                     if (close)
                     {
@@ -69,14 +77,18 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
                     }
                 }
             }
+            catch (OperationCanceledException) when (idle.IsCancellationRequested)
+            {
+                logger.AdminConnectionIdle(remote, (long)IdleTimeout.TotalSeconds); // expected: no stack trace, not a warning
+            }
             catch (Exception e) when (Relay.IsConnectionError(e))
             {
-                logger.AdminRequestFailed(e, remote, e.Message);
+                logger.AdminRequestFailed(remote, e.Message);
             }
         }
     }
 
-    internal (int Status, string ContentType, string Body) Handle(AdminRequest request)
+    internal (int Status, string ContentType, string Body) Handle(AdminRequest request, string remote = "?")
     {
         string path = request.Path;
         if (path.StartsWith("/v1/", StringComparison.Ordinal) && !Authorized(request))
@@ -91,10 +103,10 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             ("GET", "/metrics") => (200, "text/plain; version=0.0.4", RenderMetrics()),
             ("GET", "/v1/status") => (200, "application/json", Json(Status(), AdminJsonContext.Default.StatusDocument)),
             ("GET", "/v1/intercepts") => (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus)),
-            ("POST", "/v1/intercepts") => AddIntercept(request.Body),
+            ("POST", "/v1/intercepts") => AddIntercept(request.Body, Who(request, remote)),
             ("POST", "/v1/explain") => Explain(request.Body),
             ("DELETE", _) when path.StartsWith("/v1/intercepts/", StringComparison.Ordinal) && path.Length > "/v1/intercepts/".Length =>
-                agent.RemoveIntercept(Uri.UnescapeDataString(path["/v1/intercepts/".Length..]))
+                agent.RemoveIntercept(Uri.UnescapeDataString(path["/v1/intercepts/".Length..]), Who(request, remote))
                     ? (200, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus))
                     : (404, "application/json", Json(new ErrorDocument($"no intercept \"{Uri.UnescapeDataString(path["/v1/intercepts/".Length..])}\""), AdminJsonContext.Default.ErrorDocument)),
             (_, "/healthz" or "/readyz" or "/metrics" or "/v1/status" or "/v1/intercepts" or "/v1/explain") => MethodNotAllowed(request.Method, path),
@@ -102,6 +114,12 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             _ => (404, "application/json", Json(new ErrorDocument($"no such endpoint: {path}"), AdminJsonContext.Default.ErrorDocument)),
         };
     }
+
+    /// <summary>Who is asking, for the intercept lifecycle log and /v1/intercepts: the CLI says so in its User-Agent.</summary>
+    private static string Who(AdminRequest request, string remote) =>
+        request.Headers.TryGetValue("User-Agent", out string? agent) && agent.StartsWith(Cli.AgentClient.UserAgentProduct, StringComparison.Ordinal)
+            ? $"switchyard intercept from {remote}"
+            : $"admin API from {remote}";
 
     private static (int, string, string) MethodNotAllowed(string method, string path) =>
         (405, "application/json", Json(new ErrorDocument($"method {method} not allowed on {path}"), AdminJsonContext.Default.ErrorDocument));
@@ -150,9 +168,31 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         };
     }
 
-    private List<InterceptStatus> Intercepts() =>
-        agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal)
-            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)).ToList();
+    private List<InterceptStatus> Intercepts()
+    {
+        var list = new List<InterceptStatus>(agent.Intercepts.Count);
+        foreach (InterceptSettings i in agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal))
+        {
+            InterceptOrigin? origin = agent.Origins.GetValueOrDefault(i.Id);
+            PortRuntime? port = agent.Ports.FirstOrDefault(p => p.Settings.Name == i.Port);
+            JsonElement? match = null;
+            if (i.Rule.Filter is { } filter)
+            {
+                using JsonDocument document = JsonDocument.Parse(Routing.FilterWriter.ToJson(filter));
+                match = document.RootElement.Clone();
+            }
+
+            list.Add(new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)
+            {
+                Match = match,
+                Source = origin?.Source ?? InterceptOrigin.Config,
+                Added = origin?.Added.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+                Requests = port?.Metrics.Requests.Get(i.Id) ?? 0,
+            });
+        }
+
+        return list;
+    }
 
     /// <summary>
     /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}} -> which route
@@ -220,29 +260,35 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         (400, "application/json", Json(new ErrorDocument(message), AdminJsonContext.Default.ErrorDocument));
 
     /// <summary>POST /v1/intercepts: one intercept object, validated like the config file (errors name the JSON path).</summary>
-    private (int, string, string) AddIntercept(byte[] body)
+    private (int, string, string) AddIntercept(byte[] body, string source)
     {
         InterceptSettings intercept;
+        InterceptConfig? config = null;
         try
         {
-            InterceptConfig config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
+            config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
                 ?? throw new ConfigException("request body", "$", "expected an intercept object, found null");
             intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values, tunnel: agent.Tunnel is not null);
         }
         catch (JsonException e)
         {
-            return (400, "application/json", Json(new ErrorDocument($"request body: {e.Path ?? "$"}: {e.Message}"), AdminJsonContext.Default.ErrorDocument));
+            return Refused(400, config?.Id, $"request body: {e.Path ?? "$"}: {e.Message}", source);
         }
         catch (ConfigException e)
         {
             bool conflict = e.Reason.StartsWith("duplicate intercept id", StringComparison.Ordinal) || e.Reason.StartsWith("conflicts with", StringComparison.Ordinal);
-            return (conflict ? 409 : 400, "application/json",
-                Json(new ErrorDocument(e.Message), AdminJsonContext.Default.ErrorDocument));
+            return Refused(conflict ? 409 : 400, config?.Id, e.Message, source);
         }
 
-        return agent.TryAddIntercept(intercept)
+        return agent.TryAddIntercept(intercept, source)
             ? (201, "application/json", Json(Intercepts(), AdminJsonContext.Default.IReadOnlyListInterceptStatus))
-            : (409, "application/json", Json(new ErrorDocument($"duplicate intercept id \"{intercept.Id}\""), AdminJsonContext.Default.ErrorDocument));
+            : Refused(409, intercept.Id, $"duplicate intercept id \"{intercept.Id}\"", source);
+    }
+
+    private (int, string, string) Refused(int status, string? id, string reason, string source)
+    {
+        logger.InterceptRefused(id ?? "(no id)", source, status, reason);
+        return (status, "application/json", Json(new ErrorDocument(reason), AdminJsonContext.Default.ErrorDocument));
     }
 
     private string RenderMetrics()
@@ -271,7 +317,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             PortMetrics.Line(sb, "switchyard_bytes_total", $"port=\"{n}\",direction=\"app_to_downstream\"", p.Metrics.BytesAppToDownstream);
         }
 
-        Labeled(sb, ports, "switchyard_connection_ends_total", "Closed connections by port and reason.", "reason", p => p.Metrics.Ends);
+        Labeled(sb, ports, "switchyard_connection_ends_total", "Closed connections by port and reason.", "reason", p => p.Metrics.Ends, _ => ConnectionEndReasons.AllNames);
         Family(sb, "switchyard_tls_handshake_failures_total", "counter", "TLS handshake failures by port, side and reason.");
         foreach (PortRuntime p in ports)
         {
@@ -287,8 +333,28 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             }
         }
 
-        Labeled(sb, ports, "switchyard_requests_total", "Parsed requests by port and route (app or the intercept id).", "route", p => p.Metrics.Requests);
-        Labeled(sb, ports, "switchyard_intercept_fail_open_total", "Requests an unreachable intercept target sent to the app instead, by intercept id.", "intercept", p => p.Metrics.FailOpen);
+        // Known label sets start at 0 (a rate() over a series that appears on its first increment misses that one).
+        Func<PortRuntime, IEnumerable<string>> routes = p => agent.Intercepts.Values.Where(i => i.Port == p.Settings.Name).Select(i => i.Id).Prepend("app");
+        Func<PortRuntime, IEnumerable<string>> intercepts = p => agent.Intercepts.Values.Where(i => i.Port == p.Settings.Name && i.Mode == "intercept").Select(i => i.Id);
+        Labeled(sb, ports, "switchyard_requests_total", "Parsed requests by port and route (app or the intercept id).", "route", p => p.Metrics.Requests, routes);
+        Family(sb, "switchyard_request_duration_seconds", "histogram", "Request durations by port and route, from the routing decision to the end of the response.");
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach ((string route, DurationHistogram histogram) in p.Metrics.RequestDurations.Snapshot())
+            {
+                seen.Add(route);
+                histogram.Render(sb, "switchyard_request_duration_seconds", $"port=\"{n}\",route=\"{PortMetrics.Escape(route)}\"");
+            }
+
+            foreach (string route in routes(p).Where(r => !seen.Contains(r)).Order(StringComparer.Ordinal))
+            {
+                new DurationHistogram().Render(sb, "switchyard_request_duration_seconds", $"port=\"{n}\",route=\"{PortMetrics.Escape(route)}\"");
+            }
+        }
+
+        Labeled(sb, ports, "switchyard_intercept_fail_open_total", "Requests an unreachable intercept target sent to the app instead, by intercept id.", "intercept", p => p.Metrics.FailOpen, intercepts);
         Labeled(sb, ports, "switchyard_global_intercept_connections_total", "Connections a global intercept took at transport level (not decrypted), by intercept id.", "intercept", p => p.Metrics.GlobalConnections);
         Labeled(sb, ports, "switchyard_udp_sessions_total", "UDP sessions (one per source address) by destination (app or the intercept id).", "route", p => p.Metrics.UdpSessions);
         Labeled(sb, ports, "switchyard_udp_datagrams_total", "UDP datagrams relayed by direction.", "direction", p => p.Metrics.UdpDatagrams);
@@ -316,9 +382,16 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         }
 
         Family(sb, "switchyard_wiretap_copies_total", "counter", "Request copies a wiretap answered, by wiretap id.");
+        var taps = agent.Intercepts.Values.Where(i => i.Mode == "wiretap").Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         foreach ((string tap, long v) in agent.Wiretaps.Delivered.Snapshot())
         {
+            taps.Remove(tap);
             PortMetrics.Line(sb, "switchyard_wiretap_copies_total", $"wiretap=\"{PortMetrics.Escape(tap)}\"", v);
+        }
+
+        foreach (string tap in taps.Order(StringComparer.Ordinal))
+        {
+            PortMetrics.Line(sb, "switchyard_wiretap_copies_total", $"wiretap=\"{PortMetrics.Escape(tap)}\"", 0);
         }
 
         Family(sb, "switchyard_wiretap_drops_total", "counter", "Request copies dropped (queue_full, body_too_large, tap_unreachable, tap_error), by wiretap id and reason.");
@@ -334,18 +407,35 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         sb.Append("switchyard_ready ").Append(agent.Ready ? '1' : '0').Append('\n');
         agent.Metrics.RenderGlobal(sb);
         agent.Tunnel?.Registry.RenderMetrics(sb);
+        Family(sb, "switchyard_build_info", "gauge", "Always 1; the labels say what was built.");
+        sb.Append("switchyard_build_info{version=\"").Append(PortMetrics.Escape(Program.Version)).Append("\",commit=\"").Append(PortMetrics.Escape(BuildInfo.Commit)).Append("\"} 1\n");
+        ProcessMetrics.Render(sb);
         return sb.ToString();
     }
 
-    private static void Labeled(StringBuilder sb, IReadOnlyList<PortRuntime> ports, string metric, string help, string label, Func<PortRuntime, LabeledCounter> counter)
+    /// <param name="known">Label values written as 0 until first counted (the app route, live intercept ids, end reasons).</param>
+    private static void Labeled(StringBuilder sb, IReadOnlyList<PortRuntime> ports, string metric, string help, string label, Func<PortRuntime, LabeledCounter> counter,
+        Func<PortRuntime, IEnumerable<string>>? known = null)
     {
         Family(sb, metric, "counter", help);
         foreach (PortRuntime p in ports)
         {
             string n = PortMetrics.Escape(p.Settings.Name);
-            foreach ((string value, long v) in counter(p).Snapshot())
+            LabeledCounter values = counter(p);
+            var lines = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (string value in known?.Invoke(p) ?? [])
             {
-                PortMetrics.Line(sb, metric, $"port=\"{n}\",{label}=\"{value}\"", v);
+                lines[value] = 0;
+            }
+
+            foreach ((string value, long v) in values.Snapshot())
+            {
+                lines[value] = v;
+            }
+
+            foreach ((string value, long v) in lines)
+            {
+                PortMetrics.Line(sb, metric, $"port=\"{n}\",{label}=\"{PortMetrics.Escape(value)}\"", v);
             }
         }
     }

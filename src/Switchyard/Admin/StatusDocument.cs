@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Switchyard.Admin;
@@ -29,7 +30,20 @@ internal sealed record ProbeStatus(string State, int Attempts, string? LastError
 
 internal sealed record ConnectionStatus(long Active, long Total);
 
-internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen);
+/// <summary>One live intercept or wiretap: its filter in the config file's `match` grammar (null: global), who added it
+/// (config, admin API or `switchyard intercept`, with the caller's address) and when, and the requests it took.</summary>
+internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen)
+{
+    public JsonElement? Match { get; init; }
+
+    public string Source { get; init; } = "config";
+
+    /// <summary>ISO 8601 UTC.</summary>
+    public string? Added { get; init; }
+
+    /// <summary>Requests this intercept took (for a wiretap: requests copied).</summary>
+    public long Requests { get; init; }
+}
 
 internal sealed record ErrorDocument(string Error);
 

@@ -38,6 +38,9 @@ internal sealed record AgentStatus(IReadOnlyList<string> Ports, string? TunnelLi
 /// <summary>The admin API client of `switchyard intercept` (bearer token from --token-file). Transport failures throw <see cref="HttpRequestException"/>.</summary>
 internal sealed class AgentClient(string agent, string? token) : IDisposable
 {
+    /// <summary>The User-Agent product the CLI sends; the agent's intercept log says "switchyard intercept from ..." for it.</summary>
+    public const string UserAgentProduct = "switchyard-cli/";
+
     private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) })
     {
         Timeout = TimeSpan.FromSeconds(10),
@@ -72,6 +75,7 @@ internal sealed class AgentClient(string agent, string? token) : IDisposable
     private async Task<AdminAnswer> SendAsync(HttpMethod method, string path, string? body, CancellationToken cancellation)
     {
         using var request = new HttpRequestMessage(method, path);
+        request.Headers.TryAddWithoutValidation("User-Agent", UserAgentProduct + Program.Version);
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -101,7 +101,10 @@ internal static partial class Log
 
     // 5xxx: admin
     [ZLoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "admin request from {remote} failed: {reason}")]
-    public static partial void AdminRequestFailed(this ILogger logger, Exception exception, string remote, string reason);
+    public static partial void AdminRequestFailed(this ILogger logger, string remote, string reason);
+
+    [ZLoggerMessage(EventId = 5002, Level = LogLevel.Debug, Message = "admin connection from {remote} closed: no request for {idleSeconds} s")]
+    public static partial void AdminConnectionIdle(this ILogger logger, string remote, long idleSeconds);
 
     // 6xxx: demo
     [ZLoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "demo app {name} listening on {listen}")]

@@ -42,6 +42,9 @@ internal sealed class PortMetrics(string name)
     /// <summary>Requests by route: "app" or the intercept id that took them.</summary>
     public LabeledCounter Requests { get; } = new();
 
+    /// <summary>Request durations by route, from the routing decision to the end of the response (SPEC switchyard_request_duration_seconds).</summary>
+    public LabeledHistogram RequestDurations { get; } = new();
+
     /// <summary>Requests an intercept could not deliver and sent to the app instead (failOpen), by intercept id.</summary>
     public LabeledCounter FailOpen { get; } = new();
 

@@ -216,11 +216,15 @@ internal sealed partial class Agent
             }
 
             // Delivery settings first, so that a request routed by the new table finds them; then the one swap.
+            DateTimeOffset now = TimeProvider.System.GetUtcNow();
             foreach (InterceptSettings intercept in intercepts)
             {
                 if (!Intercepts.TryGetValue(intercept.Id, out InterceptSettings? old) || !SameIntercept(old, intercept))
                 {
-                    changes.Add(_configIntercepts.Contains(intercept.Id) ? $"intercept {intercept.Id} changed" : $"intercept {intercept.Id} added");
+                    string change = _configIntercepts.Contains(intercept.Id) ? "changed" : "added";
+                    changes.Add($"intercept {intercept.Id} {change}");
+                    _logger.InterceptFromConfig(intercept.Mode, intercept.Id, intercept.Port, change, MatchText(intercept.Rule), TargetText(intercept));
+                    Origins[intercept.Id] = new InterceptOrigin(InterceptOrigin.Config, now);
                 }
 
                 Intercepts[intercept.Id] = intercept;
@@ -229,8 +233,10 @@ internal sealed partial class Agent
             Routes.Replace(Routing.RouteTable.Create(rules));
             foreach (string gone in _configIntercepts.Where(id => !ids.Contains(id)))
             {
-                Intercepts.TryRemove(gone, out _);
+                Intercepts.TryRemove(gone, out InterceptSettings? removed);
+                Origins.TryRemove(gone, out _);
                 changes.Add($"intercept {gone} removed");
+                _logger.InterceptRemoved(removed?.Mode ?? "intercept", gone, removed?.Port ?? "?", "the config file");
             }
 
             _configIntercepts.Clear();

@@ -31,14 +31,16 @@ internal sealed partial class Agent : IAsyncDisposable
         _detectionLogger = loggers.CreateLogger("Switchyard.Detection");
         _ports = settings.Ports.Select(p => new PortRuntime(p, _detectionLogger)).ToList();
         Routes = new Routing.RouteTableHolder(Routing.RouteTable.Create(settings.Intercepts.Select(i => i.Rule)));
+        DateTimeOffset now = TimeProvider.System.GetUtcNow();
         foreach (InterceptSettings intercept in settings.Intercepts)
         {
             Intercepts[intercept.Id] = intercept;
+            Origins[intercept.Id] = new InterceptOrigin(InterceptOrigin.Config, now);
             _configIntercepts.Add(intercept.Id);
         }
 
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
-        Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, () => Settings.AdminToken, id => lookup(id) is { Target: null }, id => RemoveIntercept(id), loggers);
+        Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, () => Settings.AdminToken, id => lookup(id) is { Target: null }, id => RemoveIntercept(id, "the tunnel (its developer left or did not reconnect)"), loggers);
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
         var upstreams = new Upstream.UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry);
         ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
@@ -85,10 +87,16 @@ internal sealed partial class Agent : IAsyncDisposable
     /// <summary>The live intercepts with their delivery settings (config ones plus those added through the admin API).</summary>
     public System.Collections.Concurrent.ConcurrentDictionary<string, InterceptSettings> Intercepts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Where each live intercept came from and when (/v1/intercepts and /v1/status show it).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, InterceptOrigin> Origins { get; } = new(StringComparer.Ordinal);
+
     private readonly Lock _interceptsLock = new();
 
-    /// <summary>Adds an intercept (admin API); false when the id is taken. Takes effect for the next request.</summary>
-    public bool TryAddIntercept(InterceptSettings intercept)
+    /// <summary>
+    /// Adds an intercept (admin API); false when the id is taken. Takes effect for the next request.
+    /// <paramref name="source"/> says who asked ("admin API from 127.0.0.1:41234", "switchyard intercept from ...").
+    /// </summary>
+    public bool TryAddIntercept(InterceptSettings intercept, string source = "admin API")
     {
         lock (_interceptsLock)
         {
@@ -99,26 +107,42 @@ internal sealed partial class Agent : IAsyncDisposable
             }
 
             Intercepts[intercept.Id] = intercept;
+            Origins[intercept.Id] = new InterceptOrigin(source, TimeProvider.System.GetUtcNow());
         }
 
+        _logger.InterceptAdded(intercept.Mode, intercept.Id, intercept.Port, source, MatchText(intercept.Rule), TargetText(intercept));
         WatchCertificates();
         return true;
     }
 
-    public bool RemoveIntercept(string id)
+    /// <summary>Removes an intercept; <paramref name="by"/> says who (for the log line). False when there was none.</summary>
+    public bool RemoveIntercept(string id, string by = "admin API")
     {
         bool removed;
+        InterceptSettings? gone;
         lock (_interceptsLock)
         {
-            Intercepts.TryRemove(id, out _);
+            Intercepts.TryRemove(id, out gone);
+            Origins.TryRemove(id, out _);
             Tunnel?.Registry.Forget(id);
             _configIntercepts.Remove(id);
             removed = Routes.Remove(id);
         }
 
+        if (removed)
+        {
+            _logger.InterceptRemoved(gone?.Mode ?? "intercept", id, gone?.Port ?? "?", by);
+        }
+
         WatchCertificates();
         return removed;
     }
+
+    /// <summary>A filter in the config file's `match` grammar, "everything" for a global intercept.</summary>
+    internal static string MatchText(Routing.InterceptRule rule) =>
+        rule.Filter is { } filter ? Routing.FilterWriter.ToJson(filter) : "everything";
+
+    internal static string TargetText(InterceptSettings intercept) => intercept.Target ?? "the developer's tunnel";
 
     public Metrics Metrics { get; } = new();
 
@@ -281,4 +305,11 @@ internal sealed partial class Agent : IAsyncDisposable
 
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>Who added a live intercept and when.</summary>
+/// <param name="Source">"config", "admin API from HOST:PORT" or "switchyard intercept from HOST:PORT".</param>
+public sealed record InterceptOrigin(string Source, DateTimeOffset Added)
+{
+    public const string Config = "config";
 }

@@ -19,6 +19,8 @@ internal sealed class ConnectionContext : IResettable
     private long _phaseSince;
     private int _phase;
     private int _expired = -1;
+    private string? _requestRoute;
+    private long _requestStarted;
 
     public long Id { get; private set; }
 
@@ -120,6 +122,29 @@ internal sealed class ConnectionContext : IResettable
         }
     }
 
+    /// <summary>
+    /// An HTTP/1 request was routed to <paramref name="route"/> ("app" or an intercept id): counted now, timed until
+    /// <see cref="RequestDone"/> (the next request's start, or the connection's end: the response was relayed by then).
+    /// HTTP/2 streams overlap on one connection and are timed by the stream (Http2Processor), not here.
+    /// </summary>
+    public void RequestRouted(string route)
+    {
+        RequestDone();
+        Port.Metrics.Requests.Increment(route);
+        _requestRoute = route;
+        _requestStarted = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Ends the HTTP/1 request timed since <see cref="RequestRouted"/>, if one is.</summary>
+    public void RequestDone()
+    {
+        if (_requestRoute is { } route)
+        {
+            Port.Metrics.RequestDurations.Observe(route, Stopwatch.GetTimestamp() - _requestStarted);
+            _requestRoute = null;
+        }
+    }
+
     public long BytesIn => Volatile.Read(ref _bytesIn);
 
     public long BytesOut => Volatile.Read(ref _bytesOut);
@@ -174,6 +199,7 @@ internal sealed class ConnectionContext : IResettable
         _awaitingRequest = null;
         _bytesIn = 0;
         _bytesOut = 0;
+        _requestRoute = null;
         _phase = 0;
         _expired = -1;
         Clock = TimeProvider.System;

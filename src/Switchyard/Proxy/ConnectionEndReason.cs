@@ -41,6 +41,9 @@ public enum ConnectionEndReason : byte
 
 public static class ConnectionEndReasons
 {
+    /// <summary>Every end reason's name, in enum order (the metrics write each as 0 until it happens).</summary>
+    public static IReadOnlyList<string> AllNames { get; } = Enum.GetValues<ConnectionEndReason>().Select(r => r.Name()).Distinct().ToArray();
+
     public static string Name(this ConnectionEndReason reason) => reason switch
     {
         ConnectionEndReason.Completed => "completed",

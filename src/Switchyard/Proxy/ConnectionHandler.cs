@@ -69,6 +69,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         finally
         {
             await CloseDownstreamAsync(context, downstream).ConfigureAwait(false);
+            context.RequestDone();
             if (context.Expired is { } expired)
             {
                 context.Reason = expired; // a limit ended it: that is why, whatever error the abort caused
@@ -81,8 +82,11 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
 
             string reason = context.Reason.Name();
             port.Metrics.Closed(reason);
+            // Bytes on the caller's wire, heads and TLS records included (the context counts only the bodies an HTTP
+            // processor forwarded; for a relay both agree).
             logger.ConnectionEnded(context.Id, context.Settings.Name, reason, (long)Stopwatch.GetElapsedTime(context.StartedAt).TotalMilliseconds,
-                context.BytesIn, context.BytesOut, context.Detail is null ? string.Empty : $": {context.Detail}");
+                Math.Max(context.BytesIn, downstream.WireBytesRead), Math.Max(context.BytesOut, downstream.WireBytesWritten),
+                context.Detail is null ? string.Empty : $": {context.Detail}");
             tracker.Remove(context);
             Contexts.Return(context);
         }

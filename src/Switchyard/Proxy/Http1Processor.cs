@@ -59,6 +59,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     // Between requests the connection is idle (idleTimeout); from the first byte of a head on, the
                     // head must complete within requestHeadTimeout; then the exchange runs while bytes move.
+                    context.RequestDone(); // the previous response was relayed
                     context.SetPhase(ConnectionPhase.Idle);
                     if (!await NextRequestStartsAsync(downstream.Input).ConfigureAwait(false))
                     {
@@ -102,7 +103,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     (Http2.Http2Connection? target, string? _) = await destinations.OpenH2cAsync(context, intercept).ConfigureAwait(false);
                     if (target is not null)
                     {
-                        context.Port.Metrics.Requests.Increment(intercept.Id);
+                        context.RequestRouted(intercept.Id);
                         (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false);
                         if (intercept.Target is null)
                         {
@@ -133,7 +134,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                         return ConnectionEndReason.AppUnreachable;
                     }
 
-                    context.Port.Metrics.Requests.Increment("app");
+                    context.RequestRouted("app");
                     if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked).ConfigureAwait(false)).KeepAlive)
                     {
                         await downstream.CloseOutputAsync().ConfigureAwait(false);
@@ -159,7 +160,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                 upstream = destination.Http1!;
                 context.Upstream = upstream;
-                context.Port.Metrics.Requests.Increment(destination.MetricLabel);
+                context.RequestRouted(destination.MetricLabel);
 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
                 // The head goes out with the first body bytes (one TLS record, one send) unless there is no body

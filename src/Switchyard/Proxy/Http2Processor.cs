@@ -88,6 +88,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             InterceptRule? intercept = decision.Intercept;
             WiretapCopier? copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request) : null;
 
+            long streamStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             for (int attempt = 0; ; attempt++)
             {
                 Destination destination = await destinations.OpenForHttp2Async(context, intercept).ConfigureAwait(false);
@@ -98,7 +99,11 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     return;
                 }
 
-                context.Port.Metrics.Requests.Increment(destination.MetricLabel);
+                if (attempt == 0)
+                {
+                    context.Port.Metrics.Requests.Increment(destination.MetricLabel); // a retried stream is one request
+                }
+
                 try
                 {
                     long started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -111,6 +116,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                             (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
 
+                    context.Port.Metrics.RequestDurations.Observe(destination.MetricLabel, System.Diagnostics.Stopwatch.GetTimestamp() - streamStarted);
                     break;
                 }
                 catch (Http2StreamResetException e) when (e.Retryable && requestEnded && attempt == 0 && stream.ResetError is null)

@@ -17,7 +17,7 @@ public sealed class SocketChannel : Channel
     private readonly string _name;
     private readonly Lock _gate = new();
     private SocketConnection? _connection;
-    private NetworkStream? _direct;
+    private CountingNetworkStream? _direct;
     private Stream? _stream;
 
     private SocketChannel(Socket socket, string name)
@@ -103,10 +103,16 @@ public sealed class SocketChannel : Channel
         lock (_gate)
         {
             return _stream ??= _connection is null
-                ? _direct = new NetworkStream(Socket, ownsSocket: false)
+                ? _direct = new CountingNetworkStream(Socket)
                 : new DuplexPipeStream(_connection);
         }
     }
+
+    /// <summary>Bytes read from the socket (TLS records for a decrypted connection, heads included), by either path.</summary>
+    public long WireBytesRead => _direct?.BytesRead ?? Volatile.Read(ref _connection)?.BytesRead ?? 0;
+
+    /// <summary>Bytes written to the socket, by either path.</summary>
+    public long WireBytesWritten => _direct?.BytesWritten ?? Volatile.Read(ref _connection)?.BytesSent ?? 0;
 
     /// <summary>Waits for the first bytes without consuming them (e.g. to tell a TLS ClientHello from plaintext).</summary>
     public async ValueTask<int> PeekFirstByteAsync(CancellationToken cancellation)
