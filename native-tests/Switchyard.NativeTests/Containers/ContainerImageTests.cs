@@ -172,9 +172,14 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
             Assert.True(others.Succeeded, others.ToString());
             Assert.Contains("intercept alice added", await LogsAsync(agent), StringComparison.Ordinal);
 
-            // The kubelet stops the pod: SIGTERM, then SIGKILL after the grace period. The agent drains and exits 0 first.
+            // A caller holds a TLS connection open, between requests, when the kubelet stops the pod: SIGTERM, then SIGKILL
+            // after the grace period. The agent closes the idle connection, drains and exits 0 well before.
+            using var socket = await TlsClient.ConnectAsync(port);
+            await using var idle = await TlsClient.AuthenticateAsync(socket, pki.Ca, ["http/1.1"]);
             var stopwatch = Stopwatch.StartNew();
-            await Docker.RunAsync("stop", "-t", GraceSeconds.ToString(CultureInfo.InvariantCulture), agent);
+            var stop = Docker.RunAsync("stop", "-t", GraceSeconds.ToString(CultureInfo.InvariantCulture), agent);
+            var closed = await ReadUntilClosedAsync(idle).WaitAsync(TimeSpan.FromSeconds(GraceSeconds));
+            await stop;
             stopwatch.Stop();
             var state = await Docker.RunAsync("inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", agent);
             var logs = await LogsAsync(agent);
@@ -183,11 +188,26 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
 
             Assert.Equal("0 false", state);
             Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(GraceSeconds), $"docker stop took {stopwatch.Elapsed}, the grace period is {GraceSeconds} s");
-            Assert.Contains("SIGTERM received", logs, StringComparison.Ordinal);
+            Assert.Contains("SIGTERM received: draining 1 open connection", logs, StringComparison.Ordinal);
+            Assert.True(closed, "the idle connection was not closed by the agent");
         }
         finally
         {
             await Docker.RemoveAsync([agent, app], [appImage]);
+        }
+    }
+
+    /// <summary>True when the peer closes the connection (end of stream or reset) without sending anything first.</summary>
+    private static async Task<bool> ReadUntilClosedAsync(Stream stream)
+    {
+        var buffer = new byte[256];
+        try
+        {
+            return await stream.ReadAsync(buffer) == 0;
+        }
+        catch (IOException)
+        {
+            return true;
         }
     }
 
