@@ -6,7 +6,7 @@
 #   containers/rootfs.sh BINARY DIR     DIR must not exist yet; it gets exactly:
 #     /usr/local/bin/switchyard                 the binary (the path the injected probes and the image's ENTRYPOINT run)
 #     the ELF interpreter (/lib64/ld-linux-x86-64.so.2 on x86-64)
-#     the libraries the binary links (ldd: libc, libm, libgcc_s...) and those it dlopens at run time
+#     the libraries the binary links (what ldd lists: libc and libm today) and those it dlopens at run time
 #       (System.Net.Security: libssl.so.3 and libcrypto.so.3), each with the libraries they link in turn
 #     /etc/ssl/certs/ca-certificates.crt        the CA bundle (the image sets SSL_CERT_FILE to it)
 #     /etc/passwd, /etc/group                   the one user the image runs as: app, 1654:1654 (as the chiseled .NET images)
