@@ -108,14 +108,7 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
         var agent = Docker.UniqueName("switchyard-nt-agent");
         try
         {
-            // The app: openssl's TLS server with the workload's certificate, listening on the pod's loopback only.
-            await Docker.BuildScratchImageAsync(appImage, "/usr/bin/openssl",
-                new Dictionary<string, string>
-                {
-                    ["/certs/tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
-                    ["/certs/tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
-                },
-                ["/usr/bin/openssl", "s_server", "-accept", $"127.0.0.1:{AppPort}", "-cert", "/certs/tls.crt", "-key", "/certs/tls.key", "-www", "-quiet"]);
+            await BuildAppImageAsync(appImage, appCert);
 
             var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
             {
@@ -128,16 +121,9 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
             // The pod's network namespace belongs to the app container, which publishes the agent's port (the Service's
             // targetPort) on this machine's loopback only.
             await Docker.RunAsync("run", "-d", "--name", app, "-p", $"127.0.0.1::{AgentPort}", appImage);
-            await Docker.RunAsync("run", "-d", "--name", agent,
-                "--network", $"container:{app}",
-                "--read-only", "--user", $"{ImageUser}:{ImageUser}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-                "-v", $"{configMap.Path}:{ConfigMount}:ro", "-v", $"{secret.Path}:{SecretMount}:ro",
-                image.Tag, "agent", "--config", $"{ConfigMount}/config.json", "--drain-timeout", $"{GraceSeconds - 5}s");
+            await StartAgentAsync(agent, app, configMap, secret, ["--drain-timeout", $"{GraceSeconds - 5}s"]);
 
-            await WaitForAsync("`switchyard probe ready` exec'd in the agent container exits 0", Timeouts.AgentReady, async () =>
-                (await Docker.RunAllowingFailureAsync("exec", agent, "/usr/local/bin/switchyard", "probe", "ready")).ExitCode == 0, agent);
-
-            var port = int.Parse((await Docker.RunAsync("port", app, $"{AgentPort}/tcp")).Split('\n')[0].Split(':')[^1], CultureInfo.InvariantCulture);
+            var port = await PublishedPortAsync(app);
             // docker top runs ps on this machine for the container's processes: the agent alone, as the image's user.
             var top = (await Docker.RunAsync("top", agent, "-o", "pid,uid,comm")).Split('\n').Skip(1)
                 .Select(line => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1))).ToList();
@@ -196,6 +182,81 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
             await Docker.RemoveAsync([agent, app], [appImage]);
         }
     }
+
+    [Fact]
+    public async Task WithoutTrustRootsTheAgentInTheImageVerifiesTheAppAgainstTheImagesCaBundle()
+    {
+        using var dir = new TempDir();
+        var pki = TestPki.Shared;
+        var appCert = TestPki.WritePem(pki.Server, dir.Path, "app");
+        var caPath = TestPki.WriteCertPem(pki.Ca, dir.Path, "ca");
+        var appImage = Docker.UniqueName("switchyard-nt-app") + ":test";
+        var app = Docker.UniqueName("switchyard-nt-app");
+        var agent = Docker.UniqueName("switchyard-nt-agent");
+        try
+        {
+            await BuildAppImageAsync(appImage, appCert);
+            var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
+            {
+                ["tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
+                ["tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
+            });
+            var config = Config(intercepts: []);
+            config["ports"]![0]!.AsObject().Remove("upstreamTls"); // verify the app against the system roots
+            var configMap = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "configmap"), ConfigFiles(config));
+            await Docker.RunAsync("run", "-d", "--name", app, "-p", $"127.0.0.1::{AgentPort}", appImage);
+            var port = await PublishedPortAsync(app);
+
+            // The image's bundle holds public roots only: the test CA's app is refused, with the reason.
+            await StartAgentAsync(agent, app, configMap, secret, []);
+            var refused = await Curl.HttpsAsync(port, "/public-roots", "--cacert", caPath);
+            Assert.True(refused.StatusCode == 502, refused.ToString());
+            Assert.Contains("certificate not trusted", refused.Body, StringComparison.Ordinal);
+            await Docker.RunAsync("rm", "-f", agent);
+
+            // The same image with the test CA as its bundle (the path SSL_CERT_FILE names): the app is trusted.
+            await StartAgentAsync(agent, app, configMap, secret, [], ["-v", $"{caPath}:/etc/ssl/certs/ca-certificates.crt:ro"]);
+            var trusted = await Curl.HttpsAsync(port, "/test-ca-bundle", "--cacert", caPath);
+            Assert.True(trusted.Succeeded, trusted.ToString());
+            Assert.Contains("s_server -accept", trusted.Body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Docker.RemoveAsync([agent, app], [appImage]);
+        }
+    }
+
+    /// <summary>The app: openssl's TLS server with the workload's certificate on the pod's loopback, FROM scratch.</summary>
+    private static Task BuildAppImageAsync(string tag, CertFiles appCert) =>
+        Docker.BuildScratchImageAsync(tag, "/usr/bin/openssl",
+            new Dictionary<string, string>
+            {
+                ["/certs/tls.crt"] = File.ReadAllText(appCert.CertPem),
+                ["/certs/tls.key"] = File.ReadAllText(appCert.KeyPem),
+            },
+            ["/usr/bin/openssl", "s_server", "-accept", $"127.0.0.1:{AppPort}", "-cert", "/certs/tls.crt", "-key", "/certs/tls.key", "-www", "-quiet"]);
+
+    /// <summary>
+    /// The agent as the injected sidecar runs: in the app container's network namespace, read-only root, the image's
+    /// user, no capabilities, the ConfigMap and Secret volumes read-only; returns once its exec readiness probe passes.
+    /// </summary>
+    private async Task StartAgentAsync(string agent, string app, ProjectedVolume configMap, ProjectedVolume secret, string[] agentArguments, string[]? dockerArguments = null)
+    {
+        await Docker.RunAsync([
+            "run", "-d", "--name", agent,
+            "--network", $"container:{app}",
+            "--read-only", "--user", $"{ImageUser}:{ImageUser}", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+            "-v", $"{configMap.Path}:{ConfigMount}:ro", "-v", $"{secret.Path}:{SecretMount}:ro",
+            .. dockerArguments ?? [],
+            image.Tag, "agent", "--config", $"{ConfigMount}/config.json", .. agentArguments]);
+
+        await WaitForAsync("`switchyard probe ready` exec'd in the agent container exits 0", Timeouts.AgentReady, async () =>
+            (await Docker.RunAllowingFailureAsync("exec", agent, "/usr/local/bin/switchyard", "probe", "ready")).ExitCode == 0, agent);
+    }
+
+    /// <summary>The port on 127.0.0.1 that docker published for the agent's port of the pod.</summary>
+    private static async Task<int> PublishedPortAsync(string app) =>
+        int.Parse((await Docker.RunAsync("port", app, $"{AgentPort}/tcp")).Split('\n')[0].Split(':')[^1], CultureInfo.InvariantCulture);
 
     /// <summary>True when the peer closes the connection (end of stream or reset) without sending anything first.</summary>
     private static async Task<bool> ReadUntilClosedAsync(Stream stream)
