@@ -31,7 +31,7 @@ FUZZ_BIN        := $(FUZZ_OUT)/bin
 SOURCES := $(shell find src/Switchyard -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*') \
            src/Switchyard/Switchyard.csproj Directory.Build.props Directory.Packages.props
 
-.PHONY: help run test k8s-examples deps-aot deps-test deps-fuzz publish build unit-test native-test fuzz perf perf-h1 perf-h2 bench soak slowhttp clean
+.PHONY: help run test image k8s-examples deps-aot deps-test deps-docker deps-fuzz publish build unit-test native-test fuzz perf perf-h1 perf-h2 bench soak slowhttp clean
 
 # make soak: how long the mixed load runs (seconds); the whole target takes about SOAK_SECONDS + 2 min.
 SOAK_SECONDS ?= 60
@@ -50,6 +50,7 @@ help:
 	@echo "make fuzz   afl-fuzz each parser for FUZZ_SECONDS (default $(FUZZ_SECONDS)) s, one at a time (native-tests/fuzz/README.md)"
 	@echo "make slowhttp [SLOW_CONNECTIONS=500 SLOW_SECONDS=45]  slowhttptest slowloris, slow body, slow read over TLS and plain"
 	@echo "             HTTP/1.1; fails unless fds and active connections get back to baseline within the limits"
+	@echo "make image  build the sidecar image switchyard:dev from the AOT binary, pulling nothing (containers/build-image.sh)"
 	@echo "make k8s-examples  regenerate containers/k8s/echo.config.json and echo.injected.yaml from echo.yaml"
 
 # Installs only the Debian packages that are not installed yet; apt index refreshed only when needed.
@@ -71,11 +72,26 @@ deps-test:
 deps-fuzz:
 	$(call apt_install,$(FUZZ_PACKAGES))
 
+# A container engine for `make image` and native-tests/Containers: Debian's docker.io, and dockerd started when no
+# engine answers (no systemd here: in the background, logging to /var/log/dockerd.log, waited for at most 30 s).
+deps-docker:
+	$(call apt_install,docker.io)
+	@if ! docker info >/dev/null 2>&1; then \
+	  echo "starting dockerd (log: /var/log/dockerd.log)"; \
+	  $(SUDO) sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'; \
+	  for i in $$(seq 30); do docker info >/dev/null 2>&1 && break; sleep 1; done; \
+	  docker info >/dev/null 2>&1 || { echo "dockerd did not answer within 30 s; see /var/log/dockerd.log" >&2; tail -n 20 /var/log/dockerd.log >&2; exit 1; }; \
+	fi
+
 $(BIN): $(SOURCES)
 	$(DOTNET) publish src/Switchyard -c $(CONFIG) -r $(RID) -o $(PUBLISH_DIR)
 	@ls -l $(BIN)
 
 publish: deps-aot $(BIN)
+
+# The sidecar image from the published binary, without pulling anything (containers/Dockerfile's final stage).
+image: publish deps-docker
+	containers/build-image.sh $(BIN) switchyard:dev
 
 run: publish
 	$(BIN) demo
@@ -86,10 +102,10 @@ build:
 unit-test: build
 	$(DOTNET) test src/Switchyard.Tests -c $(CONFIG) --no-build
 
-native-test: publish build
+native-test: deps-docker publish build
 	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) test native-tests/Switchyard.NativeTests -c $(CONFIG) --no-build
 
-test: deps-test publish build
+test: deps-test deps-docker publish build
 	$(DOTNET) test src/Switchyard.Tests -c $(CONFIG) --no-build
 	SWITCHYARD_BIN=$(abspath $(BIN)) $(DOTNET) test native-tests/Switchyard.NativeTests -c $(CONFIG) --no-build
 

@@ -5,43 +5,97 @@ using Xunit.Abstractions;
 namespace Switchyard.NativeTests.Containers;
 
 /// <summary>
-/// containers/Dockerfile ships the binary on mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled: no shell, no
-/// package manager, only the libraries of ca-certificates, libc6, libgcc-s1, libssl3, libstdc++6 and zlib1g. No container
-/// engine runs here, so these tests rebuild that file system by hand (this machine's copies of those libraries) and run
-/// the published binary in it with chroot, as the image's non-root user, on a read-only root: what the image would do.
+/// The image's file system is what containers/rootfs.sh assembles (containers/Dockerfile's build stage and `make image`
+/// both run it): the binary, the libraries it links and the ones it dlopens, a CA bundle, one user; no shell. These tests
+/// run that script and check its output without a container engine: the libraries the binary needs and nothing else,
+/// and the agent terminating and re-encrypting TLS in it with chroot, as the image's non-root user, on a read-only root.
+/// (native-tests/Containers/ContainerImageTests runs the image itself in docker.)
 /// </summary>
 public sealed class DistrolessRootfsTests(ITestOutputHelper output)
 {
-    /// <summary>The shared libraries the chiseled runtime-deps image holds (its packages' library slices).</summary>
-    private static readonly string[] ImageLibraries =
-    [
-        "ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", // libc6
-        "libgcc_s.so.1", "libstdc++.so.6", "libz.so.1", "libssl.so.3", "libcrypto.so.3",
-    ];
+    /// <summary>The libraries .NET loads with dlopen for SslStream (System.Net.Security), which ldd cannot see.</summary>
+    private static readonly string[] Dlopened = ["libssl.so.3", "libcrypto.so.3"];
 
     private const int ImageUser = 1654; // the Dockerfile's USER (the chiseled images' "app" user)
 
     [Fact]
-    public async Task TheBinaryLinksOnlyLibrariesTheChiseledImageHas()
+    public async Task TheRootfsHoldsTheBinaryExactlyTheLibrariesItLoadsTheCaBundleAndItsUser()
     {
-        var ldd = await ProcessRunner.RunAsync("ldd", [RepoPaths.RequireAgentBinary()]);
-        Assert.Equal(0, ldd.ExitCode);
-        output.WriteLine(ldd.Stdout);
+        using var dir = new TempDir();
+        var root = await BuildRootfsAsync(dir.Path);
 
-        var needed = ldd.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        // What the loader needs: ldd of the binary, and ldd of each library it dlopens (those libraries included).
+        var needed = new SortedSet<string>(await LddAsync(RepoPaths.RequireAgentBinary()), StringComparer.Ordinal);
+        foreach (var library in Dlopened)
+        {
+            var path = Directory.GetFiles(root, library, SearchOption.AllDirectories).Single();
+            needed.Add(library);
+            needed.UnionWith(await LddAsync(path));
+        }
+
+        var files = Directory.GetFiles(root, "*", SearchOption.AllDirectories).Select(f => f[(root.Length + 1)..]).Order(StringComparer.Ordinal).ToList();
+        output.WriteLine(string.Join('\n', files));
+        var libraries = files.Where(f => f.StartsWith("lib", StringComparison.Ordinal) || f.StartsWith("usr/lib", StringComparison.Ordinal)).ToList();
+
+        Assert.Contains("libc.so.6", needed);
+        Assert.Equal(needed, new SortedSet<string>(libraries.Select(f => Path.GetFileName(f)!), StringComparer.Ordinal));
+        Assert.Equal(["etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt", "usr/local/bin/switchyard"], files.Except(libraries));
+        Assert.Equal($"app:x:{ImageUser}:{ImageUser}:app:/nonexistent:/sbin/nologin\n", await File.ReadAllTextAsync(Path.Combine(root, "etc", "passwd")));
+    }
+
+    /// <summary>The file names of what ldd says <paramref name="file"/> loads (the interpreter included, the vDSO not).</summary>
+    private static async Task<List<string>> LddAsync(string file)
+    {
+        var ldd = await ProcessRunner.RunAsync("ldd", [file]);
+        Assert.True(ldd.ExitCode == 0, ldd.ToString());
+        return ldd.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => Path.GetFileName(line.Split(' ')[0]))
             .Where(name => name != "linux-vdso.so.1")
             .ToList();
+    }
 
-        Assert.Contains("libc.so.6", needed);
-        Assert.All(needed, library => Assert.Contains(library, ImageLibraries));
+    [Fact]
+    public async Task EveryLibraryTheAgentLoadsWhileItTerminatesAndReEncryptsTlsIsInTheRootfs()
+    {
+        using var dir = new TempDir();
+        var root = await BuildRootfsAsync(dir.Path);
+        var inRootfs = Directory.GetFiles(root, "*.so*", SearchOption.AllDirectories).Select(f => Path.GetFileName(f)!).ToHashSet(StringComparer.Ordinal);
+
+        var pem = PemSet.Write(dir.Path);
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server });
+        var listen = Ports.GetFreeTcpPort();
+        var adminPort = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("https", listen, app.Port, inspect: "always");
+        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+        port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        var configPath = dir.File("config.json");
+        await File.WriteAllTextAsync(configPath, AgentConfig.Create(adminPort, port).ToJsonString());
+
+        // The dynamic loader reports every object it initializes, at start (ldd's) and at each dlopen (libssl's).
+        await using var agent = await AgentProcess.StartWithConfigFileAsync(output, dir, configPath, adminPort, new() { ["LD_DEBUG"] = "libs" });
+        var result = await Curl.HttpsAsync(listen, "/loads", "--cacert", pem.CaCert);
+        Assert.True(result.Succeeded, result.ToString());
+
+        List<string> loaded = [];
+        var deadline = DateTime.UtcNow + Timeouts.Short;
+        while (!loaded.Contains("libssl.so.3") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50); // the loader's lines arrive on stderr, read on another thread
+            loaded = [.. agent.StderrLines.Select(line => line.Split("calling init: ", 2)).Where(parts => parts.Length == 2)
+                .Select(parts => Path.GetFileName(parts[1].Trim())).Distinct()];
+        }
+
+        output.WriteLine(string.Join('\n', loaded));
+        Assert.Contains("libssl.so.3", loaded);
+        Assert.Contains("libcrypto.so.3", loaded);
+        Assert.All(loaded, library => Assert.Contains(library, inRootfs));
     }
 
     [Fact]
     public async Task InARootfsWithOnlyTheImageContentsTheAgentTerminatesAndReEncryptsTlsAsANonRootUser()
     {
         using var dir = new TempDir();
-        var root = BuildRootfs(dir.Path);
+        var root = await BuildRootfsAsync(dir.Path);
         Assert.False(File.Exists(Path.Combine(root, "bin", "sh")), "the image has no shell");
 
         var certs = Directory.CreateDirectory(Path.Combine(root, "etc", "certs")).FullName;
@@ -81,30 +135,12 @@ public sealed class DistrolessRootfsTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The image's file system: the binary at /usr/local/bin, the image's libraries, the CA bundle; nothing else.</summary>
-    private static string BuildRootfs(string dir)
+    /// <summary>The image's file system, as containers/rootfs.sh makes it for the image.</summary>
+    private static async Task<string> BuildRootfsAsync(string dir)
     {
-        var root = Directory.CreateDirectory(Path.Combine(dir, "rootfs")).FullName;
-        var binary = Path.Combine(root, "usr", "local", "bin", "switchyard");
-        Directory.CreateDirectory(Path.GetDirectoryName(binary)!);
-        File.Copy(RepoPaths.RequireAgentBinary(), binary);
-
-        foreach (var library in ImageLibraries)
-        {
-            var source = library.StartsWith("ld-linux", StringComparison.Ordinal) ? "/lib64/" + library : "/lib/x86_64-linux-gnu/" + library;
-            if (!File.Exists(source))
-            {
-                continue; // glibc >= 2.34 folded libdl/libpthread/librt into libc; the image may still ship stubs
-            }
-
-            var target = root + source;
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(Path.GetFullPath(new FileInfo(source).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? source), target);
-        }
-
-        var bundle = Path.Combine(root, "etc", "ssl", "certs", "ca-certificates.crt");
-        Directory.CreateDirectory(Path.GetDirectoryName(bundle)!);
-        File.Copy("/etc/ssl/certs/ca-certificates.crt", bundle);
+        var root = Path.Combine(dir, "rootfs");
+        var script = await ProcessRunner.RunAsync(Path.Combine(RepoPaths.RepoRoot, "containers", "rootfs.sh"), [RepoPaths.RequireAgentBinary(), root]);
+        Assert.True(script.ExitCode == 0, script.ToString());
         return root;
     }
 

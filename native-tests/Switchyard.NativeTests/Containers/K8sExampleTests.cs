@@ -47,12 +47,19 @@ public sealed class K8sExampleTests
     public async Task TheDockerfilePutsTheBinaryWhereTheInjectedProbesRunItAsANonRootUserWithoutAShell()
     {
         var dockerfile = await File.ReadAllTextAsync(Path.Combine(RepoPaths.RepoRoot, "containers", "Dockerfile"));
+        var rootfs = await File.ReadAllTextAsync(Path.Combine(RepoPaths.RepoRoot, "containers", "rootfs.sh"));
         var injected = await File.ReadAllTextAsync(Example("echo.injected.yaml"));
         var finalStage = dockerfile[dockerfile.LastIndexOf("FROM ", StringComparison.Ordinal)..];
 
-        Assert.Contains("runtime-deps:10.0-noble-chiseled", finalStage, StringComparison.Ordinal);
+        // One recipe: the build stage runs containers/rootfs.sh, the final stage (FROM scratch, which `make image` builds
+        // without pulling) holds only its output.
+        Assert.Contains("RUN containers/rootfs.sh /out/switchyard /rootfs", dockerfile, StringComparison.Ordinal);
+        Assert.StartsWith("FROM scratch\n", finalStage, StringComparison.Ordinal);
         Assert.DoesNotContain("RUN ", finalStage, StringComparison.Ordinal);
-        Assert.Contains("COPY --from=build /out/switchyard /usr/local/bin/switchyard", finalStage, StringComparison.Ordinal);
+        Assert.Single(finalStage.Split('\n'), line => line.StartsWith("COPY ", StringComparison.Ordinal));
+        Assert.Contains("COPY --from=build /rootfs/ /\n", finalStage, StringComparison.Ordinal);
+        Assert.Contains("ENTRYPOINT [\"/usr/local/bin/switchyard\"]", finalStage, StringComparison.Ordinal);
+        Assert.Contains("\"$DIR/usr/local/bin/switchyard\"", rootfs, StringComparison.Ordinal);
         Assert.Matches(@"USER [1-9][0-9]*:[1-9][0-9]*", finalStage);
         Assert.Contains("- /usr/local/bin/switchyard", injected, StringComparison.Ordinal);
     }
