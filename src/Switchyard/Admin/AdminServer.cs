@@ -15,8 +15,10 @@ using Switchyard.Transport;
 namespace Switchyard.Admin;
 
 /// <summary>The admin listener: health, readiness, Prometheus metrics and the /v1 API (SPEC "Admin API").</summary>
-internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
+internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clock = null) : IDisposable
 {
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     /// <summary>
     /// An admin connection with no request for this long is closed (end reason "admin idle", Debug): probes and
     /// Prometheus scrapes (every 15-60 s) reconnect or send within it; a forgotten client does not hold a socket forever.
@@ -38,7 +40,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         string remote = channel.RemoteEndPoint?.ToString() ?? "?";
         await using (channel.ConfigureAwait(false))
         {
-            using var idle = new CancellationTokenSource();
+            using var idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _clock);
             try
             {
                 while (true)
