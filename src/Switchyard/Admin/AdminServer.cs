@@ -71,7 +71,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
             }
             catch (Exception e) when (Relay.IsConnectionError(e))
             {
-                logger.AdminRequestFailed(e, remote, e.Message);
+                logger.AdminRequestFailed(e, remote, Diagnostics.ErrorText.Describe(e));
             }
         }
     }
@@ -204,7 +204,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return BadRequest($"request body: {e.Message}");
+            return BadRequest($"request body: {(e is JsonException ? "invalid JSON" : Diagnostics.ErrorText.Describe(e))}");
         }
 
         var output = new System.IO.MemoryStream();
@@ -225,13 +225,15 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
         InterceptSettings intercept;
         try
         {
-            InterceptConfig config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
+            ConfigJsonReader.Check(ConfigJsonReader.WithoutBom(body), "request body", typeof(InterceptConfig), "the body");
+            InterceptConfig config = JsonSerializer.Deserialize(ConfigJsonReader.WithoutBom(body), ConfigJsonContext.Default.InterceptConfig)
                 ?? throw new ConfigException("request body", "$", "expected an intercept object, found null");
             intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values, tunnel: agent.Tunnel is not null);
         }
         catch (JsonException e)
         {
-            return (400, "application/json", Json(new ErrorDocument($"request body: {e.Path ?? "$"}: {e.Message}"), AdminJsonContext.Default.ErrorDocument));
+            // Not expected after ConfigJsonReader; the serializer's own message is a resource key in the AOT build.
+            return (400, "application/json", Json(new ErrorDocument($"request body: {e.Path ?? "$"}: invalid value"), AdminJsonContext.Default.ErrorDocument));
         }
         catch (ConfigException e)
         {

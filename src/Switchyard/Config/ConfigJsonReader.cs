@@ -30,25 +30,33 @@ internal static class ConfigJsonReader
         json.StartsWith(Encoding.UTF8.Preamble) ? json[Encoding.UTF8.Preamble.Length..] : json;
 
     /// <summary>Throws <see cref="ConfigException"/> when <paramref name="json"/> (without BOM) is not a well-formed config document.</summary>
-    public static void Check(ReadOnlySpan<byte> json, string file)
+    public static void Check(ReadOnlySpan<byte> json, string file) => Check(json, file, typeof(AgentConfig), "the file");
+
+    /// <summary>
+    /// Like <see cref="Check(ReadOnlySpan{byte}, string)"/> for a document of another config type (an intercept
+    /// posted to the admin API); <paramref name="document"/> names it in messages ("the file", "the body").
+    /// </summary>
+    public static void Check(ReadOnlySpan<byte> json, string file, Type root, string document)
     {
         if (json.Length > ConfigLimits.MaxFileBytes)
         {
-            throw new ConfigException(file, "$", $"the file is {json.Length} bytes; the limit is {ConfigLimits.MaxFileBytes} bytes (1 MiB)");
+            throw new ConfigException(file, "$", $"{document} is {json.Length} bytes; the limit is {ConfigLimits.MaxFileBytes} bytes (1 MiB)");
         }
 
         if (json.Trim(" \t\r\n"u8).IsEmpty)
         {
-            throw new ConfigException(file, "$", "the file is empty; expected a JSON object such as {\"version\": 1, \"ports\": [...]}");
+            throw new ConfigException(file, "$", root == typeof(AgentConfig)
+                ? "the file is empty; expected a JSON object such as {\"version\": 1, \"ports\": [...]}"
+                : $"{document} is empty; expected a JSON object");
         }
 
         var walk = new Walk(file, json.ToArray());
         var reader = new Utf8JsonReader(json, Options);
         walk.Read(ref reader, "$");
-        walk.Value(ref reader, ShapeOf(typeof(AgentConfig)), "$", depth: 1);
+        walk.Value(ref reader, ShapeOf(root), "$", depth: 1);
         if (walk.Read(ref reader, "$", endAllowed: true))
         {
-            walk.Fail("$", $"unexpected {Found(reader.TokenType)} after the end of the config object", reader);
+            walk.Fail("$", $"unexpected {Found(reader.TokenType)} after the end of the object", reader);
         }
     }
 
