@@ -95,8 +95,14 @@ public static class BrokenConfigCatalog
             return "names a .NET type";
         }
 
-        Match key = ResourceKey.Match(words);
-        return key.Success ? $"holds \"{key.Value}\", which looks like a runtime resource key" : null;
+        return ResourceKeyIn(words) is { } key ? $"holds \"{key}\", which looks like a runtime resource key" : null;
+    }
+
+    /// <summary>The first word of <paramref name="text"/> that looks like a runtime resource key (CamelCase, snake_case), or null.</summary>
+    public static string? ResourceKeyIn(string text)
+    {
+        Match key = ResourceKey.Match(text);
+        return key.Success ? key.Value : null;
     }
 
     public static IReadOnlyList<BrokenConfig> All { get; } = Build();
