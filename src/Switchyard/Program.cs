@@ -137,7 +137,7 @@ public static class Program
             }
             catch (SocketException e)
             {
-                throw ConfigException.Listen(settings.FilePath, "$.admin.listen", Endpoints.Format(settings.AdminListen), e);
+                throw ConfigException.Listen(settings.FilePath, "$.admin.listen", ConfigException.Address(settings.AdminListen), e);
             }
 
             logger.AdminListening(Endpoints.Format(admin.LocalEndPoint!));

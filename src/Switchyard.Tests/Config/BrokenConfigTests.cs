@@ -65,6 +65,21 @@ public sealed class BrokenConfigTests
     }
 
     [Fact]
+    public async Task A_bare_port_number_in_use_is_shown_as_every_interface()
+    {
+        using var busy = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { DualMode = true };
+        busy.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Any, 0));
+        busy.Listen();
+        int port = ((System.Net.IPEndPoint)busy.LocalEndPoint!).Port;
+        using var dir = new CaseDirectory();
+        string path = BrokenConfigCatalog.WriteConfig(dir, j => j["ports"]![1]!["listen"] = port);
+
+        ConfigException e = await FailAsync(path);
+
+        Assert.Equal($"{path}: $.ports[1].listen: 0.0.0.0:{port} is already in use", e.Message);
+    }
+
+    [Fact]
     public void A_config_with_a_byte_order_mark_loads()
     {
         using var dir = new CaseDirectory();

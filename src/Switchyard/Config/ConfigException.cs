@@ -19,6 +19,16 @@ public sealed class ConfigException(string file, string jsonPath, string reason)
         return new ConfigException(file, jsonPath, ListenReason(address, e.SocketErrorCode));
     }
 
+    /// <summary>
+    /// A listen address as the user thinks of it: a bare port number listens on every interface (IPv6 any, dual
+    /// mode), shown as 0.0.0.0:PORT.
+    /// </summary>
+    public static string Address(System.Net.IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        return endPoint.Address.Equals(System.Net.IPAddress.IPv6Any) ? $"0.0.0.0:{endPoint.Port}" : Endpoints.Format(endPoint);
+    }
+
     /// <summary>"ADDRESS is already in use", or "cannot listen on ADDRESS: REASON".</summary>
     public static string ListenReason(string address, SocketError error) => error switch
     {

@@ -61,7 +61,7 @@ internal sealed partial class Agent
                         bound.Udp?.Dispose();
                     }
 
-                    string address = Endpoints.Format(settings.Listen) + (settings.Protocol == "UDP" ? "/udp" : string.Empty);
+                    string address = ConfigException.Address(settings.Listen) + (settings.Protocol == "UDP" ? "/udp" : string.Empty);
                     return (ConfigException.Listen(next.FilePath, $"$.ports[{settings.Index}].listen", address, e).Message, string.Empty);
                 }
 

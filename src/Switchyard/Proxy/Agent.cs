@@ -148,7 +148,7 @@ internal sealed partial class Agent : IAsyncDisposable
             }
             catch (SocketException e)
             {
-                throw ListenFailed(port, Endpoints.Format(port.Settings.Listen), e);
+                throw ListenFailed(port, ConfigException.Address(port.Settings.Listen), e);
             }
 
             StartAccepting(port);
@@ -160,7 +160,7 @@ internal sealed partial class Agent : IAsyncDisposable
         }
         catch (SocketException e) when (Settings.TunnelListen is { } tunnel)
         {
-            throw ConfigException.Listen(Settings.FilePath, "$.tunnel.listen", Endpoints.Format(tunnel), e);
+            throw ConfigException.Listen(Settings.FilePath, "$.tunnel.listen", ConfigException.Address(tunnel), e);
         }
 
         WatchCertificates();
@@ -175,7 +175,7 @@ internal sealed partial class Agent : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            throw ListenFailed(port, Endpoints.Format(port.Settings.Listen) + "/udp", e);
+            throw ListenFailed(port, ConfigException.Address(port.Settings.Listen) + "/udp", e);
         }
 
         StartRelaying(port);
