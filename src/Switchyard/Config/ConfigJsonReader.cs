@@ -50,7 +50,7 @@ internal static class ConfigJsonReader
                 : $"{document} is empty; expected a JSON object");
         }
 
-        var walk = new Walk(file, json.ToArray());
+        var walk = new Walk(file, json.ToArray(), document);
         var reader = new Utf8JsonReader(json, Options);
         walk.Read(ref reader, "$");
         walk.Value(ref reader, ShapeOf(root), "$", depth: 1);
@@ -133,7 +133,7 @@ internal static class ConfigJsonReader
         }
     }
 
-    private sealed class Walk(string file, byte[] bytes)
+    private sealed class Walk(string file, byte[] bytes, string document)
     {
         /// <summary>Reads the next token; a syntax error becomes a <see cref="ConfigException"/> at <paramref name="path"/>.</summary>
         public bool Read(ref Utf8JsonReader reader, string path, bool endAllowed = false)
@@ -150,7 +150,7 @@ internal static class ConfigJsonReader
 
             if (!read && !endAllowed)
             {
-                throw new ConfigException(file, path, $"invalid JSON: the file ends before the document is complete (an object, array or string is not closed) (line {Lines() + 1})");
+                throw new ConfigException(file, path, $"invalid JSON: {document} ends before the document is complete (an object, array or string is not closed) (line {Lines() + 1})");
             }
 
             return read;
@@ -353,13 +353,13 @@ internal static class ConfigJsonReader
 
             if (at >= bytes.Length)
             {
-                return $"invalid JSON: the file ends before the document is complete (an object, array or string is not closed) {where}";
+                return $"invalid JSON: {document} ends before the document is complete (an object, array or string is not closed) {where}";
             }
 
             byte b = bytes[at];
             if (b is (byte)',' or (byte)':' or (byte)'[' or (byte)'{' && NextNonSpace(at + 1) == 0)
             {
-                return $"invalid JSON: the file ends before the document is complete (an object, array or string is not closed) {where}";
+                return $"invalid JSON: {document} ends before the document is complete (an object, array or string is not closed) {where}";
             }
 
             int before = offset - 1;
