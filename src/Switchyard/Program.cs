@@ -131,13 +131,22 @@ public static class Program
         try
         {
             agent.Start();
-            admin.Start(settings.AdminListen);
+            try
+            {
+                admin.Start(settings.AdminListen);
+            }
+            catch (SocketException e)
+            {
+                throw ConfigException.Listen(settings.FilePath, "$.admin.listen", ConfigException.Address(settings.AdminListen), e);
+            }
+
             logger.AdminListening(Endpoints.Format(admin.LocalEndPoint!));
         }
-        catch (SocketException e)
+        catch (ConfigException e)
         {
-            Console.Error.WriteLine($"switchyard: cannot listen: {e.Message}");
-            return 1;
+            // A listen address in use is a config error (SPEC "Exit codes"): one line naming file, path and address.
+            Console.Error.WriteLine(e.Message);
+            return 2;
         }
 
         TimeSpan poll = FileWatch.PollIntervalFromEnvironment();

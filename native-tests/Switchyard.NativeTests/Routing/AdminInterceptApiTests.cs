@@ -160,7 +160,10 @@ public sealed class AdminInterceptApiTests(ITestOutputHelper output)
     [Theory]
     [InlineData("{\"id\":\"x\",\"port\":\"web\",\"target\":\"127.0.0.1:1\",\"match\":{\"header\":\"x-dev\",\"regex\":\"(a)\\\\1\"}}", "$.match.regex")]
     [InlineData("{\"id\":\"x\",\"port\":\"nope\",\"target\":\"127.0.0.1:1\"}", "$.port")]
-    [InlineData("{\"id\":\"x\",\"port\":\"web\",\"target\":\"127.0.0.1:1\",\"mach\":{}}", "mach")]
+    [InlineData("{\"id\":\"x\",\"port\":\"web\",\"target\":\"127.0.0.1:1\",\"mach\":{}}", "$.mach: unknown field 'mach' (did you mean 'match'?)")]
+    [InlineData("{\"id\":\"x\",\"id\":\"y\",\"port\":\"web\",\"target\":\"127.0.0.1:1\"}", "$.id: duplicate key")]
+    [InlineData("{\"id\":\"x\",\"port\":\"web\",\"target\":1}", "$.target: expected a string, found a number")]
+    [InlineData("{\"id\":\"x\",", "$: invalid JSON: the body ends before the document is complete")]
     public async Task AnInvalidInterceptIsRefusedWith400NamingTheJsonPath(string json, string expected)
     {
         using var dir = new TempDir();
@@ -171,7 +174,10 @@ public sealed class AdminInterceptApiTests(ITestOutputHelper output)
         using var response = await Admin.PostAsync(agent.AdminUri("/v1/intercepts"), new StringContent(json, Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        string body = await response.Content.ReadAsStringAsync();
+        string error = System.Text.Json.Nodes.JsonNode.Parse(body)!["error"]!.GetValue<string>();
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.True(Switchyard.BrokenConfigs.BrokenConfigCatalog.ResourceKeyIn(error) is null, error);
         using var list = await Admin.GetAsync(agent.AdminUri("/v1/intercepts"));
         Assert.Equal("[]", (await list.Content.ReadAsStringAsync()).Trim());
     }

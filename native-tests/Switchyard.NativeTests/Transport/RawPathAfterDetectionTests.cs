@@ -90,7 +90,7 @@ public sealed class RawPathAfterDetectionTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ASecondAgentOnAPortInUseExitsWithOneAndSaysWhy()
+    public async Task ASecondAgentOnAPortInUseExitsWithTwoAndNamesThePathAndAddress()
     {
         using var dir = new TempDir();
         using var dir2 = new TempDir();
@@ -102,8 +102,8 @@ public sealed class RawPathAfterDetectionTests(ITestOutputHelper output)
         await using var second = await AgentProcess.StartAsync(output, dir2,
             AgentConfig.Create(Ports.GetFreeTcpPort(), AgentConfig.Port("echo", listen, echo.Port)), waitUntilReady: false);
 
-        Assert.Equal(1, await second.WaitForExitAsync(Timeouts.Process));
-        Assert.Contains(second.StderrLines, l => l.Contains("cannot listen", StringComparison.Ordinal) && l.Contains("in use", StringComparison.Ordinal));
+        Assert.Equal(2, await second.WaitForExitAsync(Timeouts.Process));
+        Assert.Contains(second.StderrLines, l => l.EndsWith($"config.json: $.ports[0].listen: 127.0.0.1:{listen} is already in use", StringComparison.Ordinal));
         Assert.False(first.HasExited);
     }
 

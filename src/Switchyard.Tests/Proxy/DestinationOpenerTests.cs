@@ -61,7 +61,7 @@ public sealed class DestinationOpenerTests : IAsyncLifetime
         Assert.Null(destination.Http1);
         Assert.Equal(503, destination.FailureStatus);
         Assert.Equal(ConnectionEndReason.InterceptUnavailable, destination.FailureEnd);
-        Assert.StartsWith($"intercept dev: target 127.0.0.1:{closed} unavailable: ConnectionRefused", destination.Failure);
+        Assert.StartsWith($"intercept dev: target 127.0.0.1:{closed} unavailable: connection refused", destination.Failure);
         Assert.Equal(0, context.Port.Metrics.FailOpen.Get("dev"));
     }
 
@@ -75,7 +75,7 @@ public sealed class DestinationOpenerTests : IAsyncLifetime
 
         Assert.Equal(502, destination.FailureStatus);
         Assert.Equal(ConnectionEndReason.AppUnreachable, destination.FailureEnd);
-        Assert.StartsWith($"app 127.0.0.1:{closed} unavailable: ConnectionRefused", destination.Failure);
+        Assert.StartsWith($"app 127.0.0.1:{closed} unavailable: connection refused", destination.Failure);
         Assert.Null(context.Detail);
     }
 
@@ -180,8 +180,8 @@ public sealed class DestinationOpenerTests : IAsyncLifetime
             opener.OpenForHttp2Async(context, null)).WaitAsync(Patience);
 
         Assert.Equal("intercept a: target no-port-here unavailable: no target address", results[0].Failure);
-        Assert.StartsWith($"intercept b: target 127.0.0.1:{closed} unavailable: ConnectionRefused", results[1].Failure);
-        Assert.StartsWith($"app {context.Settings.App} unavailable: ConnectionRefused", results[2].Failure);
+        Assert.StartsWith($"intercept b: target 127.0.0.1:{closed} unavailable: connection refused", results[1].Failure);
+        Assert.StartsWith($"app {context.Settings.App} unavailable: connection refused", results[2].Failure);
         Assert.Equal([503, 503, 502], results.Select(r => r.FailureStatus));
         Assert.Null(context.Detail);
     }

@@ -133,9 +133,9 @@ public sealed class Http2ProcessorTests : IAsyncLifetime
         Dictionary<int, (string Status, string Body)> answers = await caller.AnswersAsync(1, 3);
 
         Assert.Equal("503", answers[1].Status);
-        Assert.StartsWith($"intercept dev: target 127.0.0.1:{target} unavailable: ConnectionRefused", answers[1].Body);
+        Assert.StartsWith($"intercept dev: target 127.0.0.1:{target} unavailable: connection refused", answers[1].Body);
         Assert.Equal("502", answers[3].Status);
-        Assert.StartsWith($"app 127.0.0.1:{app} unavailable: ConnectionRefused", answers[3].Body);
+        Assert.StartsWith($"app 127.0.0.1:{app} unavailable: connection refused", answers[3].Body);
         Assert.Equal(ConnectionEndReason.Completed, await caller.CloseAsync());
         Assert.Equal(0, context.Port.Metrics.FailOpen.Get("dev"));
     }

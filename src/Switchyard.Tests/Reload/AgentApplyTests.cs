@@ -138,7 +138,7 @@ public sealed class AgentApplyTests : IAsyncLifetime
         (string? error, _) = _agent.Apply(Parse(ReloadFiles.Config([("web", _web), ("api", _api), ("busy", busy)], "z@web")));
 
         Assert.NotNull(error);
-        Assert.StartsWith("config.json: $.ports[2].listen: cannot listen on 127.0.0.1:", error, StringComparison.Ordinal);
+        Assert.Equal($"config.json: $.ports[2].listen: 127.0.0.1:{busy} is already in use", error);
         Assert.Same(before, _agent.Settings);
         Assert.Equal("web", Assert.Single(_agent.Ports).Settings.Name);
         Assert.False(_agent.Routes.Snapshot.Contains("z"));

@@ -43,7 +43,7 @@ public sealed class UpstreamConnectorTests
 
         Assert.Null(result.Channel);
         Assert.Equal(ConnectFailure.Unreachable, result.Failure);
-        Assert.StartsWith("ConnectionRefused", result.Reason);
+        Assert.StartsWith("connection refused", result.Reason);
         Assert.Null(context.Detail); // the reason is returned, the shared context is not written
     }
 

@@ -85,7 +85,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
             }
             catch (Exception e) when (Relay.IsConnectionError(e))
             {
-                logger.AdminRequestFailed(remote, e.Message);
+                logger.AdminRequestFailed(remote, Diagnostics.ErrorText.Describe(e));
             }
         }
     }
@@ -246,7 +246,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            return BadRequest($"request body: {e.Message}");
+            return BadRequest($"request body: {(e is JsonException ? "invalid JSON" : Diagnostics.ErrorText.Describe(e))}");
         }
 
         var output = new System.IO.MemoryStream();
@@ -268,13 +268,15 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
         InterceptConfig? config = null;
         try
         {
-            config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.InterceptConfig)
+            ConfigJsonReader.Check(ConfigJsonReader.WithoutBom(body), "request body", typeof(InterceptConfig), "the body");
+            config = JsonSerializer.Deserialize(ConfigJsonReader.WithoutBom(body), ConfigJsonContext.Default.InterceptConfig)
                 ?? throw new ConfigException("request body", "$", "expected an intercept object, found null");
             intercept = new ConfigValidator("request body").ValidateIntercept(config, "$", agent.Settings.Ports, agent.Intercepts.Values, tunnel: agent.Tunnel is not null);
         }
         catch (JsonException e)
         {
-            return Refused(400, config?.Id, $"request body: {e.Path ?? "$"}: {e.Message}", source);
+            // Not expected after ConfigJsonReader; the serializer's own message is a resource key in the AOT build.
+            return Refused(400, config?.Id, $"request body: {e.Path ?? "$"}: invalid value", source);
         }
         catch (ConfigException e)
         {

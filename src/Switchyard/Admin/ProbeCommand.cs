@@ -100,7 +100,7 @@ public static class ProbeCommand
         }
         catch (SocketException e)
         {
-            return e.Message;
+            return Diagnostics.ErrorText.Socket(e.SocketErrorCode);
         }
     }
 }

@@ -9,35 +9,65 @@ public static class ConfigLoader
 {
     public const string DefaultPath = "/etc/switchyard/config.json";
 
-    public static AgentSettings Load(string path)
+    public static AgentSettings Load(string path) => Parse(ReadFile(path), path);
+
+    /// <summary>The file's bytes; a missing, unreadable or oversized file (or a directory) is a <see cref="ConfigException"/> at "$".</summary>
+    internal static byte[] ReadFile(string path)
     {
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ConfigException(path, "$", "file not found");
+            if (Directory.Exists(path))
+            {
+                throw new ConfigException(path, "$", "is a directory, not a file");
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+            if (stream.CanSeek && stream.Length > ConfigLimits.MaxFileBytes)
+            {
+                throw new ConfigException(path, "$", $"the file is {stream.Length} bytes; the limit is {ConfigLimits.MaxFileBytes} bytes (1 MiB)");
+            }
+
+            // Read at most one byte past the limit (a FIFO or /proc file has no length).
+            byte[] buffer = new byte[ConfigLimits.MaxFileBytes + 1];
+            int total = 0;
+            int read;
+            while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+            {
+                total += read;
+            }
+
+            if (total > ConfigLimits.MaxFileBytes)
+            {
+                throw new ConfigException(path, "$", $"the file is larger than the limit of {ConfigLimits.MaxFileBytes} bytes (1 MiB)");
+            }
+
+            return buffer.AsSpan(0, total).ToArray();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException(path, "$", $"cannot read file: {e.Message}");
+            string reason = Diagnostics.ErrorText.FileReason(e, path);
+            throw new ConfigException(path, "$", reason == "file not found" ? reason : $"cannot read the file: {reason}");
         }
-
-        return Parse(bytes, path);
     }
 
+    /// <summary>
+    /// Parses and validates config bytes (a UTF-8 byte order mark is skipped). Strict JSON is checked first by
+    /// <see cref="ConfigJsonReader"/>, so that every error is written in our words with its JSON path.
+    /// </summary>
     public static AgentSettings Parse(ReadOnlySpan<byte> json, string path)
     {
+        ReadOnlySpan<byte> body = ConfigJsonReader.WithoutBom(json);
+        ConfigJsonReader.Check(body, path);
         AgentConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize(json, ConfigJsonContext.Default.AgentConfig);
+            config = JsonSerializer.Deserialize(body, ConfigJsonContext.Default.AgentConfig);
         }
         catch (JsonException e)
         {
-            throw new ConfigException(path, e.Path ?? "$", Describe(e));
+            // Not expected after the first pass; never show the serializer's message (a resource key in the AOT build).
+            string where = e.LineNumber is long line ? $" (line {line + 1}, column {e.BytePositionInLine + 1})" : string.Empty;
+            throw new ConfigException(path, e.Path ?? "$", $"invalid value{where}");
         }
 
         if (config is null)
@@ -50,28 +80,6 @@ public static class ConfigLoader
 
     /// <summary>XxHash3 of the file's bytes, shown by /v1/status so operators can tell which version is live.</summary>
     public static string Fingerprint(ReadOnlySpan<byte> json) => XxHash3.HashToUInt64(json).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
-
-    private static string Describe(JsonException e)
-    {
-        // System.Text.Json messages end with "Path: $.x | LineNumber: 1 | BytePositionInLine: 2."; keep the reason only.
-        string message = e.Message;
-        int cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        if (cut > 0)
-        {
-            message = message[..cut];
-        }
-
-        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
-        {
-            int start = message.IndexOf('\'');
-            int end = start >= 0 ? message.IndexOf('\'', start + 1) : -1;
-            string name = end > start ? message[(start + 1)..end] : "?";
-            message = $"unknown field '{name}'";
-        }
-
-        string where = e.LineNumber is long line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : string.Empty;
-        return message.TrimEnd('.') + where;
-    }
 
     internal static IPEndPoint DefaultAdmin => new(IPAddress.Loopback, 9901);
 }

@@ -20,6 +20,18 @@ internal sealed class ConfigValidator(string file)
             Fail("$.version", config.Version == 0 ? "missing; expected 1" : $"unsupported version {config.Version}; expected 1");
         }
 
+        if (config.Workload is { } w)
+        {
+            CheckText(w.Kind, "$.workload.kind", ConfigLimits.MaxKubernetesNameLength);
+            CheckText(w.Name, "$.workload.name", ConfigLimits.MaxKubernetesNameLength);
+            CheckText(w.Namespace, "$.workload.namespace", ConfigLimits.MaxKubernetesNameLength);
+            foreach ((string key, string value) in w.Labels ?? [])
+            {
+                CheckText(key, $"$.workload.labels", ConfigLimits.MaxKubernetesNameLength);
+                CheckText(value, Routing.FilterText.Child("$.workload.labels", key), ConfigLimits.MaxKubernetesNameLength);
+            }
+        }
+
         IPEndPoint admin = ConfigLoader.DefaultAdmin;
         string? token = null;
         if (config.Admin is { } a)
@@ -109,9 +121,9 @@ internal sealed class ConfigValidator(string file)
         }
 
         string name = p.Name ?? listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (name.Length == 0)
+        if (p.Name is not null && ConfigLimits.CheckPortName(p.Name) is { } badName)
         {
-            Fail($"{at}.name", "must not be empty");
+            Fail($"{at}.name", badName);
         }
 
         TlsMode tls = p.Tls switch
@@ -335,14 +347,17 @@ internal sealed class ConfigValidator(string file)
 
         certPath = IstioFallback(certPath!, "tls.crt", "cert-chain.pem");
         keyPath = IstioFallback(keyPath!, "tls.key", "key.pem");
-        if (!File.Exists(certPath))
+        foreach ((string file, string field) in new[] { (certPath, "certPem"), (keyPath, "keyPem") })
         {
-            Fail($"{at}.certPem", $"file not found: {certPath}");
-        }
+            if (Directory.Exists(file))
+            {
+                Fail($"{at}.{field}", $"{file} is a directory, not a file");
+            }
 
-        if (!File.Exists(keyPath))
-        {
-            Fail($"{at}.keyPem", $"file not found: {keyPath}");
+            if (!File.Exists(file))
+            {
+                Fail($"{at}.{field}", $"file not found: {file}");
+            }
         }
 
         try
@@ -412,6 +427,8 @@ internal sealed class ConfigValidator(string file)
         {
             Fail($"{at}.id", "required");
         }
+
+        CheckText(c.Id, $"{at}.id", ConfigLimits.MaxInterceptIdLength);
 
         if (earlier.Any(e => e.Id == c.Id))
         {
@@ -511,8 +528,18 @@ internal sealed class ConfigValidator(string file)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Fail("$.admin.tokenFile", e is FileNotFoundException or DirectoryNotFoundException ? $"file not found: {path}" : $"cannot read {path}: {e.Message}");
+            string reason = Diagnostics.ErrorText.FileReason(e, path);
+            Fail("$.admin.tokenFile", reason == "file not found" ? $"file not found: {path}" : $"cannot read {path}: {reason}");
             return null;
+        }
+    }
+
+    /// <summary>A free-form string: at most <paramref name="max"/> characters, no control characters.</summary>
+    private void CheckText(string? value, string path, int max)
+    {
+        if (value is not null && ConfigLimits.CheckText(value, max) is { } reason)
+        {
+            Fail(path, reason);
         }
     }
 

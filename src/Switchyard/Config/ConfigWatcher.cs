@@ -48,15 +48,15 @@ internal sealed class ConfigWatcher : IDisposable
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(_path);
+            bytes = ConfigLoader.ReadFile(_path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (ConfigException e)
         {
-            string reason = e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : $"cannot read file: {e.Message}";
+            string reason = e.Reason;
             if (_lastSeen != reason)
             {
                 _lastSeen = reason; // reported once until the file is back
-                Fail(new ConfigException(_path, "$", reason).Message);
+                Fail(e.Message);
             }
 
             return;

@@ -52,8 +52,8 @@ public static class AppProber
             string reason = e switch
             {
                 OperationCanceledException when !cancellation.IsCancellationRequested => $"no answer within {timeout.TotalMilliseconds:0} ms",
-                SocketException s => $"{s.SocketErrorCode}: {s.Message}",
-                _ => e.Message,
+                SocketException s => Diagnostics.ErrorText.Socket(s.SocketErrorCode),
+                _ => Diagnostics.ErrorText.Describe(e),
             };
             return new ProbeOutcome(false, TlsDetection.Unknown, HttpDetection.Unknown, "failed", reason, clock.ElapsedMilliseconds);
         }

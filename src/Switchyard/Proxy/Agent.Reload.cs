@@ -61,7 +61,8 @@ internal sealed partial class Agent
                         bound.Udp?.Dispose();
                     }
 
-                    return ($"{next.FilePath}: $.ports[{settings.Index}].listen: cannot listen on {Endpoints.Format(settings.Listen)}: {e.Message}", string.Empty);
+                    string address = ConfigException.Address(settings.Listen) + (settings.Protocol == "UDP" ? "/udp" : string.Empty);
+                    return (ConfigException.Listen(next.FilePath, $"$.ports[{settings.Index}].listen", address, e).Message, string.Empty);
                 }
 
                 added.Add(port);

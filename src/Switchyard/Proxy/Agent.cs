@@ -150,7 +150,10 @@ internal sealed partial class Agent : IAsyncDisposable
 
     public bool Draining => _draining;
 
-    /// <summary>Binds every port. Throws <see cref="SocketException"/> (after logging) when one cannot be bound.</summary>
+    /// <summary>
+    /// Binds every port. A port that cannot be bound (address in use, permission denied) is logged and thrown as a
+    /// <see cref="ConfigException"/> naming its <c>$.ports[N].listen</c> (or <c>$.tunnel.listen</c>).
+    /// </summary>
     public void Start()
     {
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
@@ -169,14 +172,21 @@ internal sealed partial class Agent : IAsyncDisposable
             }
             catch (SocketException e)
             {
-                _logger.ListenFailed(port.Settings.Name, Endpoints.Format(port.Settings.Listen), e.Message);
-                throw;
+                throw ListenFailed(port, ConfigException.Address(port.Settings.Listen), e);
             }
 
             StartAccepting(port);
         }
 
-        Tunnel?.Start();
+        try
+        {
+            Tunnel?.Start();
+        }
+        catch (SocketException e) when (Settings.TunnelListen is { } tunnel)
+        {
+            throw ConfigException.Listen(Settings.FilePath, "$.tunnel.listen", ConfigException.Address(tunnel), e);
+        }
+
         WatchCertificates();
         _listening = true;
     }
@@ -189,11 +199,16 @@ internal sealed partial class Agent : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            _logger.ListenFailed(port.Settings.Name, Endpoints.Format(port.Settings.Listen) + "/udp", e.Message);
-            throw;
+            throw ListenFailed(port, ConfigException.Address(port.Settings.Listen) + "/udp", e);
         }
 
         StartRelaying(port);
+    }
+
+    private ConfigException ListenFailed(PortRuntime port, string address, SocketException e)
+    {
+        _logger.ListenFailed(port.Settings.Name, address, ErrorText.Socket(e.SocketErrorCode));
+        return ConfigException.Listen(Settings.FilePath, $"$.ports[{port.Settings.Index}].listen", address, e);
     }
 
     private void StartRelaying(PortRuntime port)

@@ -58,12 +58,12 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         {
             context.Reason = context.Reason == ConnectionEndReason.DrainTimeout ? ConnectionEndReason.DrainTimeout
                 : WriteStall.Ended(e) ? ConnectionEndReason.WriteStall : ConnectionEndReason.DownstreamReset;
-            context.Detail ??= e.Message;
+            context.Detail ??= ErrorText.Describe(e);
         }
         catch (Exception e)
         {
             context.Reason = ConnectionEndReason.Error;
-            context.Detail = $"{e.GetType().Name}: {e.Message}";
+            context.Detail = ErrorText.Describe(e); // the stack trace goes to the log line below
             logger.ConnectionFailed(e, context.Id, context.Settings.Name);
         }
         finally

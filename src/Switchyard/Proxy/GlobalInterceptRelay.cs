@@ -27,7 +27,7 @@ internal static class GlobalInterceptRelay
             }
             catch (Exception e) when (e is SocketException or TimeoutException)
             {
-                failure = e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message;
+                failure = ErrorText.Describe(e);
             }
         }
         else if (intercept.Target is null && upstreams.Tunnels is { } tunnels)

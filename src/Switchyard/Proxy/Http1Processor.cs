@@ -323,7 +323,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         }
         catch (Http2.Http2StreamResetException e)
         {
-            context.Detail = $"the HTTP/2 app reset the stream: {e.Message}";
+            context.Detail = $"the HTTP/2 app reset the stream: {ErrorText.Describe(e)}";
             return ConnectionEndReason.UpstreamReset;
         }
         finally
@@ -411,7 +411,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
             return ConnectionEndReason.BadRequest;
         }
 
-        context.Detail = $"the caller's request body failed: {failure?.Message}";
+        context.Detail = $"the caller's request body failed: {(failure is null ? "unknown" : ErrorText.Describe(failure))}";
         return ConnectionEndReason.DownstreamReset;
     }
 

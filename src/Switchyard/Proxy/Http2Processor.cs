@@ -123,7 +123,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     // The destination went away before it processed the stream (GOAWAY below it, REFUSED_STREAM):
                     // a request without a body is sent again on another connection.
-                    logger.Http2StreamRetried(context.Id, context.Settings.Name, stream.Id, e.Message);
+                    logger.Http2StreamRetried(context.Id, context.Settings.Name, stream.Id, ErrorText.Describe(e));
                 }
             }
 
@@ -136,7 +136,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             await down.ResetAsync(stream, code == Http2ErrorCode.NoError ? Http2ErrorCode.Cancel : code).ConfigureAwait(false);
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                logger.Http2StreamFailed(context.Id, context.Settings.Name, stream.Id, e.Message);
+                logger.Http2StreamFailed(context.Id, context.Settings.Name, stream.Id, ErrorText.Describe(e));
             }
         }
         finally

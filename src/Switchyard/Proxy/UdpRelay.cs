@@ -138,7 +138,7 @@ internal sealed class UdpRelay : IDisposable
         }
         catch (SocketException e)
         {
-            _logger.UdpDestinationFailed(_port.Settings.Name, $"{host}:{port}", e.Message);
+            _logger.UdpDestinationFailed(_port.Settings.Name, $"{host}:{port}", ErrorText.Describe(e));
             return null;
         }
 

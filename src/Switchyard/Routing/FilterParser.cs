@@ -131,6 +131,7 @@ public static partial class FilterParser
             case "method":
                 CountCondition(kindAt, ref conditions);
                 string method = ReadString(kind.Value, kindAt);
+                CheckLength(method, FilterLimits.MaxNameLength, "a method", kindAt);
                 Check(FilterText.CheckToken(method, "method"), kindAt);
                 return new MethodFilter(method);
             case "all" or "any":
@@ -144,6 +145,7 @@ public static partial class FilterParser
     {
         CountCondition(nameAt, ref conditions);
         string name = ReadString(nameElement, nameAt);
+        CheckLength(name, FilterLimits.MaxNameLength, "a header name", nameAt);
         Check(FilterText.CheckToken(name, "header name"), nameAt);
         if (operators == 0)
         {
@@ -223,6 +225,11 @@ public static partial class FilterParser
     private static StringMatch ReadMatch(JsonProperty op, string opAt, bool isPath)
     {
         string value = ReadString(op.Value, opAt);
+        if (op.Name != "regex")
+        {
+            CheckLength(value, FilterLimits.MaxValueLength, isPath ? "a path" : "a header value", opAt);
+        }
+
         switch (op.Name)
         {
             case "exact":
@@ -265,7 +272,15 @@ public static partial class FilterParser
         _ => "nothing",
     };
 
-    private static void Check(string? error, string at)
+    private static void CheckLength(string value, int max, string what, string at)
+    {
+        if (value.Length > max)
+        {
+            Fail(at, $"{what} of {value.Length} characters; the limit is {max}");
+        }
+    }
+
+        private static void Check(string? error, string at)
     {
         if (error is not null)
         {

@@ -65,20 +65,59 @@ public sealed class StringMatch : IEquatable<StringMatch>
         }
         catch (RegexParseException e)
         {
-            error = $"invalid regex ({e.Error} at offset {e.Offset}): {e.Message}";
+            error = $"regex {FilterText.Quote(Shown(pattern))}: {RegexErrorText(e.Error)} at offset {e.Offset}";
             return false;
         }
-        catch (NotSupportedException e)
+        catch (NotSupportedException)
         {
             // NonBacktracking refuses backreferences, lookarounds, atomic groups, conditionals, \G, RightToLeft.
-            error = $"regex construct not supported by the non-backtracking engine (no backreferences, lookarounds or atomic groups): {e.Message}";
+            error = $"regex {FilterText.Quote(Shown(pattern))}: a construct the non-backtracking engine does not support (backreferences, lookarounds, atomic groups, conditionals)";
             return false;
         }
-        catch (ArgumentException e)
+        catch (ArgumentException)
         {
-            error = $"invalid regex: {e.Message}";
+            error = $"regex {FilterText.Quote(Shown(pattern))}: invalid";
             return false;
         }
+    }
+
+    private static string Shown(string pattern) => pattern.Length > 80 ? pattern[..80] + "..." : pattern;
+
+    /// <summary>A regex syntax error in words (the runtime's own message is a resource key in the AOT build).</summary>
+    internal static string RegexErrorText(RegexParseError error) => error switch
+    {
+        RegexParseError.UnterminatedBracket => "unterminated [] set",
+        RegexParseError.InsufficientClosingParentheses => "not enough ')'",
+        RegexParseError.InsufficientOpeningParentheses => "too many ')'",
+        RegexParseError.UnescapedEndingBackslash => "a '\\' at the end of the pattern",
+        RegexParseError.QuantifierAfterNothing => "a quantifier (*, +, ?, {n}) after nothing",
+        RegexParseError.NestedQuantifiersNotParenthesized => "nested quantifiers must be in parentheses",
+        RegexParseError.ReversedCharacterRange => "a character range in reverse order ([z-a])",
+        RegexParseError.ReversedQuantifierRange => "a quantifier range in reverse order ({5,2})",
+        RegexParseError.UnrecognizedEscape => "an unknown escape sequence",
+        RegexParseError.UndefinedNumberedReference or RegexParseError.UndefinedNamedReference => "a reference to a group that does not exist",
+        RegexParseError.InvalidUnicodePropertyEscape or RegexParseError.UnrecognizedUnicodeProperty => "an unknown Unicode property (\\p{...})",
+        RegexParseError.QuantifierOrCaptureGroupOutOfRange => "a number too large in a quantifier or group",
+        RegexParseError.InvalidGroupingConstruct => "an unknown (?...) group",
+        RegexParseError.UnterminatedComment => "an unterminated (?#...) comment",
+        _ => Words(error.ToString()),
+    };
+
+    /// <summary>"ShorthandClassInCharacterRange" -> "shorthand class in character range".</summary>
+    private static string Words(string name)
+    {
+        var builder = new System.Text.StringBuilder(name.Length + 8);
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(name[i]))
+            {
+                builder.Append(' ');
+            }
+
+            builder.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return builder.ToString();
     }
 
     /// <summary>Test hook: wraps an arbitrary regex (e.g. a backtracking one) to exercise the timeout path.</summary>
@@ -151,4 +190,10 @@ public static class FilterLimits
 
     /// <summary>Longest regex pattern, in characters.</summary>
     public const int MaxRegexLength = 4096;
+
+    /// <summary>Longest header name or method in a filter: 256 characters (HTTP servers refuse longer header names; nginx's whole line buffer is 1 KiB).</summary>
+    public const int MaxNameLength = 256;
+
+    /// <summary>Longest exact or prefix operand (a header value or a path), in characters: 4096, as a regex.</summary>
+    public const int MaxValueLength = 4096;
 }

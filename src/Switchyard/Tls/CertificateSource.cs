@@ -51,15 +51,18 @@ public sealed class CertificateSource
         error = null;
         byte[] cert;
         byte[] key;
+        string reading = CertPath;
         try
         {
             cert = File.ReadAllBytes(CertPath);
+            reading = KeyPath;
             key = File.ReadAllBytes(KeyPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Missing for a moment during a swap, or gone: keep serving; report once per distinct reason.
-            string reason = e is FileNotFoundException or DirectoryNotFoundException ? $"file not found: {e.Message}" : $"cannot read: {e.Message}";
+            string why = Diagnostics.ErrorText.FileReason(e, reading);
+            string reason = why == "file not found" ? $"file not found: {reading}" : $"cannot read {reading}: {why}";
             ulong marker = XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(reason));
             if (Interlocked.Exchange(ref _lastSeen, marker) == marker)
             {

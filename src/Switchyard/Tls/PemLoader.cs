@@ -27,7 +27,7 @@ public static class PemLoader
             throw new PemException($"no CERTIFICATE block in {certPath}");
         }
 
-        X509Certificate2 leaf = AttachKey(chain[0], keyText, keyPath);
+        X509Certificate2 leaf = AttachKey(chain[0], certPath, keyText, keyPath);
         var intermediates = new X509Certificate2Collection();
         for (int i = 1; i < chain.Count; i++)
         {
@@ -81,7 +81,7 @@ public static class PemLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PemException($"cannot read {file}: {e.Message}");
+            throw new PemException($"cannot read {file}: {Diagnostics.ErrorText.FileReason(e, file)}");
         }
 
         List<X509Certificate2> found = ReadCertificates(System.Text.Encoding.ASCII.GetString(bytes), file);
@@ -119,9 +119,9 @@ public static class PemLoader
                 {
                     result.Add(X509CertificateLoader.LoadCertificate(der.AsSpan(0, written)));
                 }
-                catch (CryptographicException e)
+                catch (CryptographicException)
                 {
-                    throw new PemException($"invalid certificate in {path}: {e.Message}");
+                    throw new PemException($"invalid certificate in {path}: a CERTIFICATE block does not hold an X.509 certificate");
                 }
             }
 
@@ -131,7 +131,7 @@ public static class PemLoader
         return result;
     }
 
-    private static X509Certificate2 AttachKey(X509Certificate2 leaf, string keyText, string keyPath)
+    private static X509Certificate2 AttachKey(X509Certificate2 leaf, string certPath, string keyText, string keyPath)
     {
         string? keyLabel = null;
         int keyCount = 0;
@@ -165,31 +165,53 @@ public static class PemLoader
             throw new PemException($"encrypted private key in {keyPath} is not supported");
         }
 
+        string algorithm = leaf.GetKeyAlgorithm();
+        if (algorithm is not ("1.2.840.113549.1.1.1" or "1.2.840.10045.2.1"))
+        {
+            throw new PemException($"unsupported certificate key algorithm {algorithm} in {certPath} (RSA and ECDSA are supported)");
+        }
+
         try
         {
-            switch (leaf.GetKeyAlgorithm())
+            if (algorithm == "1.2.840.113549.1.1.1") // rsaEncryption
             {
-                case "1.2.840.113549.1.1.1": // rsaEncryption
-                {
-                    using RSA rsa = RSA.Create();
-                    rsa.ImportFromPem(keyBlock);
-                    return leaf.CopyWithPrivateKey(rsa);
-                }
-
-                case "1.2.840.10045.2.1": // id-ecPublicKey
-                {
-                    using ECDsa ecdsa = ECDsa.Create();
-                    ecdsa.ImportFromPem(keyBlock);
-                    return leaf.CopyWithPrivateKey(ecdsa);
-                }
-
-                default:
-                    throw new PemException($"unsupported certificate key algorithm {leaf.GetKeyAlgorithm()} (RSA and ECDSA are supported)");
+                using RSA rsa = RSA.Create();
+                Import(() => rsa.ImportFromPem(keyBlock), certPath, keyPath, leafIsRsa: true, keyLabel);
+                return leaf.CopyWithPrivateKey(rsa);
             }
+
+            using ECDsa ecdsa = ECDsa.Create(); // id-ecPublicKey
+            Import(() => ecdsa.ImportFromPem(keyBlock), certPath, keyPath, leafIsRsa: false, keyLabel);
+            return leaf.CopyWithPrivateKey(ecdsa);
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            throw new PemException($"the private key in {keyPath} does not match the certificate ({e.Message})");
+            // CopyWithPrivateKey: the key's public half is not the certificate's (Cryptography_PrivateKey_DoesNotMatch).
+            throw new PemException($"the private key in {keyPath} does not match the certificate in {certPath}");
+        }
+    }
+
+    /// <summary>Imports the key; a key of the other algorithm is a mismatch, a damaged one says so.</summary>
+    private static void Import(Action import, string certPath, string keyPath, bool leafIsRsa, string? keyLabel)
+    {
+        try
+        {
+            import();
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            string certificate = leafIsRsa ? "RSA" : "ECDSA";
+            if ((leafIsRsa && keyLabel == "EC PRIVATE KEY") || (!leafIsRsa && keyLabel == "RSA PRIVATE KEY"))
+            {
+                throw new PemException($"the private key in {keyPath} does not match the certificate in {certPath}: the key is {(leafIsRsa ? "ECDSA" : "RSA")}, the certificate {certificate}");
+            }
+
+            if (keyLabel == "PRIVATE KEY")
+            {
+                throw new PemException($"the private key in {keyPath} does not match the certificate in {certPath}: the key is not {certificate} or it is damaged");
+            }
+
+            throw new PemException($"the private key in {keyPath} cannot be read: the PEM block is damaged");
         }
     }
 
@@ -212,7 +234,7 @@ public static class PemLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PemException($"cannot read {path}: {e.Message}");
+            throw new PemException($"cannot read {path}: {Diagnostics.ErrorText.FileReason(e, path)}");
         }
     }
 }

@@ -64,7 +64,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
         }
         catch (Exception e) when (e is SocketException or TimeoutException)
         {
-            string reason = e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message;
+            string reason = ErrorText.Describe(e);
             logger.AppUnreachable(caller.ConnectionId, port.Name, port.App, reason);
             return ConnectResult.Failed(ConnectFailure.Unreachable, reason);
         }
@@ -131,7 +131,7 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             }
             catch (Exception e) when (e is SocketException or TimeoutException)
             {
-                return ConnectResult.Failed(ConnectFailure.Unreachable, e is SocketException s ? $"{s.SocketErrorCode}: {s.Message}" : e.Message);
+                return ConnectResult.Failed(ConnectFailure.Unreachable, ErrorText.Describe(e));
             }
         }
 
@@ -229,6 +229,6 @@ internal sealed class UpstreamConnector(Func<string, Config.InterceptSettings?> 
             e = e.InnerException;
         }
 
-        return e.Message;
+        return ErrorText.Describe(e);
     }
 }

@@ -170,7 +170,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
             catch (Exception e) when (e is Http1ParseException || ConnectionErrors.IsExpected(e))
             {
                 Drop(tap.Id, "tap_error");
-                logger.WiretapFailed(tap.Id, tap.Target ?? "-", e.Message);
+                logger.WiretapFailed(tap.Id, tap.Target ?? "-", Diagnostics.ErrorText.Describe(e));
                 if (connection is not null)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);

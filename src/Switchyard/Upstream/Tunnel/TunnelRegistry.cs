@@ -229,7 +229,7 @@ internal sealed class TunnelRegistry(Func<string, bool> isTunnelIntercept, Actio
         }
         catch (Exception e) when (ConnectionErrors.IsExpected(e))
         {
-            return e.Message;
+            return Diagnostics.ErrorText.Describe(e);
         }
     }
 
