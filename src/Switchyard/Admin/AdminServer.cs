@@ -152,7 +152,26 @@ internal sealed class AdminServer(Agent agent, ILogger logger) : IDisposable
 
     private List<InterceptStatus> Intercepts() =>
         agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal)
-            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)).ToList();
+            .Select(i => new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)
+            {
+                Match = i.Rule.Filter is { } filter ? MatchJson(filter) : null,
+                Requests = i.Rule.Mode == Routing.InterceptMode.Wiretap
+                    ? agent.Wiretaps.Delivered.Get(i.Id)
+                    : agent.Ports.Sum(p => p.Metrics.Requests.Get(i.Id)),
+                Connections = agent.Ports.Sum(p => p.Metrics.GlobalConnections.Get(i.Id)),
+            }).ToList();
+
+    private static JsonElement MatchJson(Routing.Filter filter)
+    {
+        var output = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            Routing.FilterWriter.Write(writer, filter);
+        }
+
+        using JsonDocument document = JsonDocument.Parse(output.ToArray());
+        return document.RootElement.Clone();
+    }
 
     /// <summary>
     /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}} -> which route

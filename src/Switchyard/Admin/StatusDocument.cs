@@ -29,7 +29,17 @@ internal sealed record ProbeStatus(string State, int Attempts, string? LastError
 
 internal sealed record ConnectionStatus(long Active, long Total);
 
-internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen);
+internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen)
+{
+    /// <summary>The filter in the config's `match` grammar; null for a global intercept (the whole port).</summary>
+    public System.Text.Json.JsonElement? Match { get; init; }
+
+    /// <summary>Requests routed to the intercept, or copies a wiretap delivered (`switchyard list`).</summary>
+    public long Requests { get; init; }
+
+    /// <summary>Connections a global intercept took at transport level.</summary>
+    public long Connections { get; init; }
+}
 
 internal sealed record ErrorDocument(string Error);
 
