@@ -72,12 +72,14 @@ deps-fuzz:
 	$(call apt_install,$(FUZZ_PACKAGES))
 
 $(BIN): $(SOURCES)
+	@echo "building the Native AOT binary $(BIN) (about 1-2 minutes on first run; dotnet's progress follows)..."
 	$(DOTNET) publish src/Switchyard -c $(CONFIG) -r $(RID) -o $(PUBLISH_DIR)
 	@ls -l $(BIN)
 
 publish: deps-aot $(BIN)
 
 run: publish
+	@echo "starting the demo: $(BIN) demo (Ctrl-C stops it)"
 	$(BIN) demo
 
 build:

@@ -250,7 +250,7 @@ internal static class CommandLine
             [AgentConfig, AgentDrainTimeout],
             (r, _) => Program.AgentCommandAsync(r));
 
-        Add(root, "demo", "Self-contained demo: a TLS app, the agent and an intercept.",
+        Add(root, "demo", "Self-contained demo (a TLS app, the agent and an intercept).",
             $"{Name} demo [--listen PORT] [--admin PORT] [--tunnel PORT]",
             "Makes certificates in a temp directory, starts an mTLS demo app, the agent in front of it and " +
             "`switchyard intercept` sending x-dev: alice through the tunnel, then prints curl lines to try. Ctrl-C stops it.",

@@ -37,13 +37,19 @@ internal static class Completion
     private static IEnumerable<string> Values(Command command) =>
         command.Arguments.SelectMany(a => CommandLine.ArgumentValues.TryGetValue(a, out string[]? values) ? values : []);
 
-    /// <summary>The first sentence of a description, without characters the scripts would have to escape.</summary>
+    /// <summary>In a single-quoted zsh word: ' ends the quote, so it is written '\''.</summary>
+    private static string ZshQuoted(string text) => text.Replace("'", "'\\''", StringComparison.Ordinal);
+
+    /// <summary>In a single-quoted fish word: \' is a quote.</summary>
+    private static string FishQuoted(string text) => text.Replace("'", "\\'", StringComparison.Ordinal);
+
+    /// <summary>The first sentence of a description, without characters the scripts would have to escape (a colon becomes a comma).</summary>
     private static string Summary(string? description)
     {
         string text = description ?? string.Empty;
         int end = text.IndexOf(". ", StringComparison.Ordinal);
         text = (end >= 0 ? text[..end] : text).TrimEnd('.');
-        return new string(text.Where(c => c is not ('\'' or '"' or '[' or ']' or ':' or '\\' or '`' or '$')).ToArray());
+        return new string(text.Where(c => c is not ('"' or '[' or ']' or '\\' or '`' or '$')).Select(c => c == ':' ? ',' : c).ToArray());
     }
 
     public static string Bash()
@@ -95,7 +101,7 @@ internal static class Completion
         s.Append("    commands=(\n");
         foreach (Command command in Commands)
         {
-            s.Append("        '").Append(command.Name).Append(':').Append(Summary(command.Description)).Append("'\n");
+            s.Append("        '").Append(command.Name).Append(':').Append(ZshQuoted(Summary(command.Description))).Append("'\n");
         }
 
         s.Append("    )\n");
@@ -118,7 +124,7 @@ internal static class Completion
                 string value = !TakesValue(option) ? string.Empty
                     : ":" + Summary(option.HelpName ?? "value") + ":" + (CommandLine.FileOptions.Contains(option) ? "_files" : " ");
                 s.Append(" \\\n                ");
-                s.Append(repeat.Length > 0 ? $"'{repeat}'" : string.Empty).Append(nameSpec).Append("'[").Append(Summary(option.Description)).Append(']').Append(value).Append('\'');
+                s.Append(repeat.Length > 0 ? $"'{repeat}'" : string.Empty).Append(nameSpec).Append("'[").Append(ZshQuoted(Summary(option.Description))).Append(']').Append(value).Append('\'');
             }
 
             string[] values = Values(command).ToArray();
@@ -149,7 +155,7 @@ internal static class Completion
         foreach (Command command in Commands)
         {
             s.Append("complete -c switchyard -n 'not __fish_seen_subcommand_from ").Append(all).Append("' -a ").Append(command.Name)
-                .Append(" -d '").Append(Summary(command.Description)).Append("'\n");
+                .Append(" -d '").Append(FishQuoted(Summary(command.Description))).Append("'\n");
         }
 
         foreach (Command command in Commands)
@@ -168,7 +174,7 @@ internal static class Completion
                     s.Append(CommandLine.FileOptions.Contains(option) ? " -r -F" : " -r");
                 }
 
-                s.Append(" -d '").Append(Summary(option.Description)).Append("'\n");
+                s.Append(" -d '").Append(FishQuoted(Summary(option.Description))).Append("'\n");
             }
 
             string[] values = Values(command).ToArray();
