@@ -124,8 +124,8 @@ public sealed class CommandLineTests
         string script = Completion.Bash();
 
         Assert.Contains("complete -F _switchyard switchyard", script, StringComparison.Ordinal);
-        Assert.Contains("\"\") words=\"agent demo generate inject probe intercept list version completion", script, StringComparison.Ordinal);
-        Assert.Contains("probe) words=\"ready live --admin", script, StringComparison.Ordinal);
+        Assert.Contains("\"\") values=\"agent demo generate inject probe intercept list version completion\"", script, StringComparison.Ordinal);
+        Assert.Contains("probe) values=\"ready live\"; flags=\"--admin", script, StringComparison.Ordinal);
         Assert.Contains("--token-file", script, StringComparison.Ordinal);
     }
 

@@ -32,7 +32,7 @@ internal static class Completion
 
     private static IEnumerable<string> Names(Option option) => new[] { option.Name }.Concat(option.Aliases).Distinct();
 
-    private static bool TakesValue(Option option) => option.Arity.MaximumNumberOfValues > 0;
+    private static bool TakesValue(Option option) => HelpText.TakesValue(option);
 
     private static IEnumerable<string> Values(Command command) =>
         command.Arguments.SelectMany(a => CommandLine.ArgumentValues.TryGetValue(a, out string[]? values) ? values : []);
@@ -57,7 +57,7 @@ internal static class Completion
         var s = new StringBuilder();
         s.Append("# bash completion for switchyard: source <(switchyard completion bash)\n");
         s.Append("_switchyard() {\n");
-        s.Append("    local cur prev cmd i words\n");
+        s.Append("    local cur prev cmd i words values flags\n");
         s.Append("    COMPREPLY=()\n");
         s.Append("    cur=\"${COMP_WORDS[COMP_CWORD]}\"\n");
         s.Append("    prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n");
@@ -75,16 +75,19 @@ internal static class Completion
         s.Append("        ").Append(files).Append(") COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;\n");
         s.Append("        ").Append(values).Append(") return 0 ;;\n");
         s.Append("    esac\n");
+        // A word starting with '-' completes the command's flags, any other word its commands or argument values.
         s.Append("    case \"$cmd\" in\n");
-        s.Append("        \"\") words=\"").Append(string.Join(' ', Commands.Select(c => c.Name).Concat(Options(CommandLine.Root).SelectMany(Names)))).Append("\" ;;\n");
+        s.Append("        \"\") values=\"").Append(string.Join(' ', Commands.Select(c => c.Name)))
+            .Append("\"; flags=\"").Append(string.Join(' ', Options(CommandLine.Root).SelectMany(Names))).Append("\" ;;\n");
         foreach (Command command in Commands)
         {
-            s.Append("        ").Append(command.Name).Append(") words=\"")
-                .Append(string.Join(' ', Values(command).Concat(Options(command).SelectMany(Names)))).Append("\" ;;\n");
+            s.Append("        ").Append(command.Name).Append(") values=\"").Append(string.Join(' ', Values(command)))
+                .Append("\"; flags=\"").Append(string.Join(' ', Options(command).SelectMany(Names))).Append("\" ;;\n");
         }
 
-        s.Append("        *) words=\"\" ;;\n");
+        s.Append("        *) values=\"\"; flags=\"\" ;;\n");
         s.Append("    esac\n");
+        s.Append("    if [[ \"$cur\" == -* ]]; then words=\"$flags\"; else words=\"$values\"; fi\n");
         s.Append("    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n");
         s.Append("}\n");
         s.Append("complete -F _switchyard switchyard\n");

@@ -56,8 +56,11 @@ internal static class HelpText
     {
         IEnumerable<string> names = new[] { option.Name }.Concat(option.Aliases).Distinct().OrderBy(n => n.StartsWith("--", StringComparison.Ordinal) ? 1 : 0);
         string label = string.Join(", ", names);
-        return option.Arity.MaximumNumberOfValues > 0 && option.HelpName is { } value ? $"{label} {value}" : label;
+        return TakesValue(option) && option.HelpName is { } value ? $"{label} {value}" : label;
     }
+
+    /// <summary>A flag followed by a value (a bool flag stands alone, though the parser would take "true"/"false" after it).</summary>
+    public static bool TakesValue(Option option) => option.ValueType != typeof(bool) && option.Arity.MaximumNumberOfValues > 0;
 
     private static void Synopsis(StringBuilder text, string lead, string synopsis)
     {
