@@ -15,9 +15,10 @@ PUBLISH_DIR  := artifacts/switchyard
 BIN          := $(PUBLISH_DIR)/switchyard
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load).
+# Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load; zsh and fish
+# load the completion scripts of `switchyard completion`).
 AOT_PACKAGES  := clang zlib1g-dev
-TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps
+TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps zsh fish
 PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 # Fuzzing: AFL++ drives the SharpFuzz targets of native-tests/fuzz (not part of `make test`).
 FUZZ_PACKAGES := afl++

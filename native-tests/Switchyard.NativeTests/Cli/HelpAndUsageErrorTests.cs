@@ -98,18 +98,53 @@ public sealed class HelpAndUsageErrorTests
             result.Stdout.TrimEnd('\n').Split('\n'));
     }
 
-    [Theory]
-    [InlineData("zsh", "#compdef switchyard")]
-    [InlineData("fish", "complete -c switchyard")]
-    public async Task TheZshAndFishScriptsArePrinted(string shell, string start)
+    [Fact]
+    public async Task TheFishScriptCompletesCommandsFlagsAndValues()
     {
-        var result = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["completion", shell]);
+        using var dir = new TempDir();
+        string path = await ScriptAsync(dir, "fish");
+
+        // fish's own completion engine: `complete -C` prints the candidates for a command line, a tab before the description.
+        const string probe = """
+            source $argv[1]
+            complete -C'switchyard ag'
+            complete -C'switchyard agent --con'
+            complete -C'switchyard probe '
+            """;
+        var result = await ProcessRunner.RunAsync("fish", ["--no-config", "-c", probe, path]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains(start, result.Stdout, StringComparison.Ordinal);
-        foreach (string command in Commands)
-        {
-            Assert.Contains(command, result.Stdout, StringComparison.Ordinal);
-        }
+        Assert.Equal(
+            ["agent\tRun the sidecar", "--config\tThe agent's config file", "live", "ready"],
+            result.Stdout.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task TheZshScriptParsesAndRegistersItsCompletionFunction()
+    {
+        using var dir = new TempDir();
+        string path = await ScriptAsync(dir, "zsh");
+
+        var syntax = await ProcessRunner.RunAsync("zsh", ["-n", path]);
+        const string probe = """
+            autoload -U compinit && compinit -u -D
+            source "$1"
+            print -r -- "${_comps[switchyard]}"
+            """;
+        var loaded = await ProcessRunner.RunAsync("zsh", ["-f", "-c", probe, "zsh", path]);
+
+        Assert.True(syntax.ExitCode == 0, syntax.ToString());
+        Assert.True(loaded.ExitCode == 0, loaded.ToString());
+        Assert.Equal("_switchyard\n", loaded.Stdout);
+        Assert.Equal(string.Empty, loaded.Stderr);
+    }
+
+    private static async Task<string> ScriptAsync(TempDir dir, string shell)
+    {
+        var script = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["completion", shell]);
+        Assert.True(script.ExitCode == 0, script.ToString());
+        string path = dir.File("switchyard." + shell);
+        await File.WriteAllTextAsync(path, script.Stdout);
+        return path;
     }
 }

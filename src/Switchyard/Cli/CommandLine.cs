@@ -48,7 +48,7 @@ internal static class CommandLine
     public static readonly Option<string> GenerateBasePort = new("--base-port")
     {
         HelpName = "N",
-        Description = "The first agent listen port; the next ports count up from it. Default: 9900.",
+        Description = "The first agent listen port; the next ones count up from it, skipping the admin and tunnel ports and the pod's own ports. Default: 9900.",
     };
 
     public static readonly Option<string> GenerateOutput = new("--output", "-o")
