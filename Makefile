@@ -15,9 +15,10 @@ PUBLISH_DIR  := artifacts/switchyard
 BIN          := $(PUBLISH_DIR)/switchyard
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load).
+# Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load; zsh and fish
+# load the completion scripts of `switchyard completion`).
 AOT_PACKAGES  := clang zlib1g-dev
-TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps
+TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps zsh fish
 PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 # Fuzzing: AFL++ drives the SharpFuzz targets of native-tests/fuzz (not part of `make test`).
 FUZZ_PACKAGES := afl++
@@ -84,6 +85,7 @@ deps-docker:
 	fi
 
 $(BIN): $(SOURCES)
+	@echo "building the Native AOT binary $(BIN) (about 1-2 minutes on first run; dotnet's progress follows)..."
 	$(DOTNET) publish src/Switchyard -c $(CONFIG) -r $(RID) -o $(PUBLISH_DIR)
 	@ls -l $(BIN)
 
@@ -94,6 +96,7 @@ image: publish deps-docker
 	containers/build-image.sh $(BIN) switchyard:dev
 
 run: publish
+	@echo "starting the demo: $(BIN) demo (Ctrl-C stops it)"
 	$(BIN) demo
 
 build:

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Switchyard.Admin;
+using Switchyard.Cli;
 using Switchyard.Config;
 using Switchyard.Demo;
 using Switchyard.Diagnostics;
@@ -15,47 +16,17 @@ public static class Program
 {
     public const string Version = "0.1.0";
 
-    private const string Usage = """
-        usage:
-          switchyard agent [--config PATH] [--drain-timeout DURATION]   run the sidecar (PATH default /etc/switchyard/config.json, env SWITCHYARD_CONFIG; drain default 25s)
-          switchyard demo [--listen N] [--admin N] [--tunnel N]          self-contained demo: certificates, a TLS app, the agent in front of it
-                                                                         and `switchyard intercept` sending x-dev: alice through the tunnel
-          switchyard generate -f FILE [-f FILE...] [--workload KIND/NAME] [--base-port N] [-o OUT]
-                                                                         Kubernetes YAML (- for stdin) -> agent config JSON (stdout, or OUT)
-          switchyard inject -f FILE [-f FILE...] [--image IMAGE]         Kubernetes YAML (-f - reads stdin) -> the same YAML with the switchyard sidecar
-          switchyard probe ready|live [--admin HOST:PORT]                exit 0 when the agent's /readyz or /healthz answers 200 (the sidecar's exec probes)
-          switchyard intercept --agent HOST:PORT --to HOST:PORT [filters] [--wiretap] [--plaintext] [--id ID] [--port PORT] [--tunnel HOST:PORT] [--token-file F] [--quiet]
-                                                                         take your requests (filters: --header NAME=VALUE, --header-regex NAME=REGEX, --path-equal P,
-                                                                         --path-prefix P, --path-regex R, --method M) to your local server through the agent's tunnel
-          switchyard version                                             print the version
-        """;
-
     public static async Task<int> Main(string[] args)
     {
         Transport.TransportOptions.UseEventLoopThreads();
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-        {
-            Console.Out.WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
-        }
-
         try
         {
-            return args[0] switch
-            {
-                "agent" => await AgentCommandAsync(args[1..]).ConfigureAwait(false),
-                "demo" => await DemoCommand.RunAsync(args[1..]).ConfigureAwait(false),
-                "version" or "--version" => PrintVersion(),
-                "generate" => GenerateCommand.Run(args[1..], Console.In, Console.OpenStandardOutput(), Console.Error),
-                "inject" => InjectCommand.Run(args[1..], Console.In, Console.Out, Console.Error),
-                "probe" => await ProbeCommand.RunAsync(args[1..], Console.Error).ConfigureAwait(false),
-                "intercept" => await Cli.InterceptCommand.RunAsync(args[1..]).ConfigureAwait(false),
-                _ => UsageError($"unknown command '{args[0]}'"),
-            };
+            // The command tree, help, completion and usage errors: Cli/CommandLine.cs.
+            return await Cli.CommandLine.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
         }
         catch (UsageException e)
         {
-            return UsageError(e.Message);
+            return UsageError(e.Message, Cli.CommandLine.CommandOf(args));
         }
         catch (ConfigException e)
         {
@@ -69,41 +40,28 @@ public static class Program
         }
     }
 
-    private static int PrintVersion()
+    internal static int PrintVersion()
     {
         Console.Out.WriteLine($"switchyard {Version} (commit {Diagnostics.BuildInfo.Commit}, {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.RuntimeIdentifier})");
         return 0;
     }
 
-    private static int UsageError(string message)
+    /// <summary>A mistake in a value: one line naming the flag, then where the usage is; exit 2.</summary>
+    private static int UsageError(string message, System.CommandLine.Command command)
     {
         Console.Error.WriteLine($"switchyard: {message}");
-        Console.Error.WriteLine(Usage);
+        Console.Error.WriteLine(Cli.Errors.Pointer(command));
         return 2;
     }
 
-    private static async Task<int> AgentCommandAsync(string[] args)
+    internal static async Task<int> AgentCommandAsync(System.CommandLine.ParseResult args)
     {
-        string configPath = Environment.GetEnvironmentVariable("SWITCHYARD_CONFIG") is { Length: > 0 } env ? env : ConfigLoader.DefaultPath;
+        string configPath = args.Value(CommandLine.AgentConfig)
+            ?? (Environment.GetEnvironmentVariable("SWITCHYARD_CONFIG") is { Length: > 0 } env ? env : ConfigLoader.DefaultPath);
         TimeSpan drain = TimeSpan.FromSeconds(25);
-        for (int i = 0; i < args.Length; i++)
+        if (args.Value(CommandLine.AgentDrainTimeout) is { } text && !Duration.TryParse(text, out drain))
         {
-            switch (args[i])
-            {
-                case "--config" or "-c":
-                    configPath = Value(args, ref i);
-                    break;
-                case "--drain-timeout":
-                    string text = Value(args, ref i);
-                    if (!Duration.TryParse(text, out drain))
-                    {
-                        throw new UsageException($"--drain-timeout: expected a duration such as 25s or 500ms, found \"{text}\"");
-                    }
-
-                    break;
-                default:
-                    throw new UsageException($"agent: unknown option '{args[i]}'");
-            }
+            throw new UsageException($"--drain-timeout: expected a duration such as 25s or 500ms, found \"{text}\"");
         }
 
         AgentSettings settings = ConfigLoader.Load(configPath);
@@ -163,16 +121,6 @@ public static class Program
 
         await agent.DrainAsync(signal, drain).ConfigureAwait(false);
         return 0;
-    }
-
-    private static string Value(string[] args, ref int i)
-    {
-        if (i + 1 >= args.Length)
-        {
-            throw new UsageException($"{args[i]} needs a value");
-        }
-
-        return args[++i];
     }
 }
 

@@ -176,24 +176,31 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
         foreach (InterceptSettings i in agent.Intercepts.Values.OrderBy(i => i.Id, StringComparer.Ordinal))
         {
             InterceptOrigin? origin = agent.Origins.GetValueOrDefault(i.Id);
-            PortRuntime? port = agent.Ports.FirstOrDefault(p => p.Settings.Name == i.Port);
-            JsonElement? match = null;
-            if (i.Rule.Filter is { } filter)
-            {
-                using JsonDocument document = JsonDocument.Parse(Routing.FilterWriter.ToJson(filter));
-                match = document.RootElement.Clone();
-            }
-
             list.Add(new InterceptStatus(i.Id, i.Port, i.Mode, i.Target, i.FailOpen)
             {
-                Match = match,
+                Match = i.Rule.Filter is { } filter ? MatchJson(filter) : null,
                 Source = origin?.Source ?? InterceptOrigin.Config,
                 Added = origin?.Added.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
-                Requests = port?.Metrics.Requests.Get(i.Id) ?? 0,
+                Requests = i.Rule.Mode == Routing.InterceptMode.Wiretap
+                    ? agent.Wiretaps.Delivered.Get(i.Id)
+                    : agent.Ports.Sum(p => p.Metrics.Requests.Get(i.Id)),
+                Connections = agent.Ports.Sum(p => p.Metrics.GlobalConnections.Get(i.Id)),
             });
         }
 
         return list;
+    }
+
+    private static JsonElement MatchJson(Routing.Filter filter)
+    {
+        var output = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            Routing.FilterWriter.Write(writer, filter);
+        }
+
+        using JsonDocument document = JsonDocument.Parse(output.ToArray());
+        return document.RootElement.Clone();
     }
 
     /// <summary>

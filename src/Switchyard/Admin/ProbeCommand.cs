@@ -14,28 +14,20 @@ public static class ProbeCommand
     public const string DefaultAdmin = "127.0.0.1:9901";
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
-    internal static async Task<int> RunAsync(string[] args, TextWriter stderr)
-    {
-        string? what = null;
-        string admin = DefaultAdmin;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--admin":
-                    admin = i + 1 < args.Length ? args[++i] : throw new UsageException("--admin needs a value");
-                    break;
-                case "ready" or "live" when what is null:
-                    what = args[i];
-                    break;
-                default:
-                    throw new UsageException($"probe: unexpected argument '{args[i]}' (expected ready or live, then [--admin HOST:PORT])");
-            }
-        }
+    internal static Task<int> RunAsync(string[] args, TextWriter stderr) => RunAsync(Cli.CommandLine.ParseCommand("probe", args), stderr);
 
+    internal static async Task<int> RunAsync(System.CommandLine.ParseResult args, TextWriter stderr)
+    {
+        string? what = args.GetValue(Cli.CommandLine.ProbeWhat);
+        string admin = Cli.CommandLine.Value(args, Cli.CommandLine.ProbeAdmin) ?? DefaultAdmin;
         if (what is null)
         {
             throw new UsageException("probe: say what to probe: ready or live");
+        }
+
+        if (what is not ("ready" or "live"))
+        {
+            throw new UsageException($"probe: unexpected argument '{what}' (expected ready or live, then [--admin HOST:PORT])");
         }
 
         if (!Endpoints.TryParseHostPort(admin, out string host, out int port))

@@ -31,7 +31,7 @@ internal sealed record ProbeStatus(string State, int Attempts, string? LastError
 internal sealed record ConnectionStatus(long Active, long Total);
 
 /// <summary>One live intercept or wiretap: its filter in the config file's `match` grammar (null: global), who added it
-/// (config, admin API or `switchyard intercept`, with the caller's address) and when, and the requests it took.</summary>
+/// (config, admin API or `switchyard intercept`, with the caller's address) and when, and what it took.</summary>
 internal sealed record InterceptStatus(string Id, string Port, string Mode, string? Target, bool FailOpen)
 {
     public JsonElement? Match { get; init; }
@@ -41,8 +41,11 @@ internal sealed record InterceptStatus(string Id, string Port, string Mode, stri
     /// <summary>ISO 8601 UTC.</summary>
     public string? Added { get; init; }
 
-    /// <summary>Requests this intercept took (for a wiretap: requests copied).</summary>
+    /// <summary>Requests routed to the intercept, or copies a wiretap delivered (`switchyard list`).</summary>
     public long Requests { get; init; }
+
+    /// <summary>Connections a global intercept took at transport level.</summary>
+    public long Connections { get; init; }
 }
 
 internal sealed record ErrorDocument(string Error);

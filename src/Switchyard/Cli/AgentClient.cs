@@ -67,6 +67,8 @@ internal sealed class AgentClient(string agent, string? token) : IDisposable
         return (answer, new AgentStatus(ports, tunnel));
     }
 
+    public Task<AdminAnswer> GetAsync(string path, CancellationToken cancellation) => SendAsync(HttpMethod.Get, path, null, cancellation);
+
     public Task<AdminAnswer> AddInterceptAsync(string body, CancellationToken cancellation) => SendAsync(HttpMethod.Post, "/v1/intercepts", body, cancellation);
 
     public Task<AdminAnswer> RemoveInterceptAsync(string id, CancellationToken cancellation) =>

@@ -12,9 +12,9 @@ namespace Switchyard.Cli;
 /// </summary>
 internal static class InterceptCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(System.CommandLine.ParseResult args)
     {
-        InterceptOptions options = InterceptOptions.Parse(args, Environment.GetEnvironmentVariable("USER"));
+        InterceptOptions options = InterceptOptions.From(args, Environment.GetEnvironmentVariable("USER"));
         string? token = null;
         if (options.TokenFile is not null)
         {

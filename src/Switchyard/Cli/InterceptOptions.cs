@@ -13,59 +13,27 @@ internal sealed record InterceptOptions(string Agent, string To, Filter? Filter,
 
     /// <summary>Parses the arguments after `intercept`; a mistake throws <see cref="UsageException"/> naming the flag.</summary>
     /// <param name="user">$USER, the default intercept id.</param>
-    public static InterceptOptions Parse(IReadOnlyList<string> args, string? user)
+    public static InterceptOptions Parse(IReadOnlyList<string> args, string? user) => From(CommandLine.ParseCommand("intercept", args), user);
+
+    /// <summary>The options of a parsed `intercept` command line; a mistake in a value throws <see cref="UsageException"/> naming the flag.</summary>
+    /// <param name="user">$USER, the default intercept id.</param>
+    public static InterceptOptions From(System.CommandLine.ParseResult args, string? user)
     {
-        string? agent = null, to = null, id = null, port = null, tunnel = null, tokenFile = null;
-        bool wiretap = false, plaintext = false, quiet = false;
-        var filters = new List<(string Flag, string Value)>();
-        for (int i = 0; i < args.Count; i++)
+        string? agent = CommandLine.Value(args, CommandLine.InterceptAgent) is { } a ? HostPort("--agent", a) : null;
+        string? to = CommandLine.Value(args, CommandLine.InterceptTo) is { } t ? HostPort("--to", t) : null;
+        string? tunnel = CommandLine.Value(args, CommandLine.InterceptTunnel) is { } tu ? HostPort("--tunnel", tu) : null;
+        string? id = CommandLine.Value(args, CommandLine.InterceptId);
+        if (id is not null && (id.Length == 0 || id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c == '/')))
         {
-            string flag = args[i];
-            switch (flag)
-            {
-                case "--agent":
-                    agent = HostPort(flag, Value(args, ref i));
-                    break;
-                case "--to":
-                    to = HostPort(flag, Value(args, ref i));
-                    break;
-                case "--tunnel":
-                    tunnel = HostPort(flag, Value(args, ref i));
-                    break;
-                case "--id":
-                    id = Value(args, ref i);
-                    if (id.Length == 0 || id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c == '/'))
-                    {
-                        throw new UsageException($"--id: expected a name without spaces or '/', found \"{id}\"");
-                    }
-
-                    break;
-                case "--port":
-                    port = Value(args, ref i);
-                    break;
-                case "--token-file":
-                    tokenFile = Value(args, ref i);
-                    break;
-                case "--wiretap":
-                    wiretap = true;
-                    break;
-                case "--plaintext":
-                    plaintext = true;
-                    break;
-                case "--quiet" or "-q":
-                    quiet = true;
-                    break;
-                default:
-                    if (!FilterParser.IsFilterFlag(flag))
-                    {
-                        throw new UsageException($"intercept: unknown option '{flag}'");
-                    }
-
-                    filters.Add((flag, Value(args, ref i)));
-                    break;
-            }
+            throw new UsageException($"--id: expected a name without spaces or '/', found \"{id}\"");
         }
 
+        string? port = CommandLine.Value(args, CommandLine.InterceptPort);
+        string? tokenFile = CommandLine.Value(args, CommandLine.InterceptTokenFile);
+        bool wiretap = args.GetValue(CommandLine.InterceptWiretap);
+        bool plaintext = args.GetValue(CommandLine.InterceptPlaintext);
+        bool quiet = args.GetValue(CommandLine.InterceptQuiet);
+        List<(string Flag, string Value)> filters = args.InOrder(CommandLine.InterceptFilters);
         if (agent is null)
         {
             throw new UsageException("intercept: --agent HOST:PORT is required (the agent's admin address, e.g. through kubectl port-forward)");
@@ -96,7 +64,4 @@ internal sealed record InterceptOptions(string Agent, string To, Filter? Filter,
 
     private static string HostPort(string flag, string value) =>
         Config.Endpoints.TryParseHostPort(value, out _, out _) ? value : throw new UsageException($"{flag}: expected HOST:PORT, found \"{value}\"");
-
-    private static string Value(IReadOnlyList<string> args, ref int i) =>
-        i + 1 < args.Count ? args[++i] : throw new UsageException($"{args[i]} needs a value");
 }

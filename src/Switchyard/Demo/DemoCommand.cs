@@ -21,9 +21,9 @@ internal static class DemoCommand
     /// <summary>How long the demo waits for the intercept CLI's tunnel before it prints the banner anyway.</summary>
     private static readonly TimeSpan TunnelWait = TimeSpan.FromSeconds(10);
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(System.CommandLine.ParseResult args)
     {
-        (int listenPort, int adminPort, int tunnelPort) = ParsePorts(args);
+        (int listenPort, int adminPort, int tunnelPort) = Ports(args);
         string directory = Directory.CreateTempSubdirectory("switchyard-demo-").FullName;
         try
         {
@@ -82,38 +82,19 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>`--listen`, `--admin` and `--tunnel` (ports on 127.0.0.1; defaults 9443, 9901, 9902).</summary>
-    internal static (int Listen, int Admin, int Tunnel) ParsePorts(IReadOnlyList<string> args)
-    {
-        (int listen, int admin, int tunnel) = (9443, 9901, 9902);
-        for (int i = 0; i < args.Count; i += 2)
+    /// <summary>`--listen`, `--admin` and `--tunnel` (ports on 127.0.0.1; defaults 9443, 9901, 9902), from the arguments after `demo`.</summary>
+    internal static (int Listen, int Admin, int Tunnel) ParsePorts(IReadOnlyList<string> args) => Ports(Cli.CommandLine.ParseCommand("demo", args));
+
+    private static (int Listen, int Admin, int Tunnel) Ports(System.CommandLine.ParseResult args) =>
+        (Port(args, Cli.CommandLine.DemoListen, 9443), Port(args, Cli.CommandLine.DemoAdmin, 9901), Port(args, Cli.CommandLine.DemoTunnel, 9902));
+
+    private static int Port(System.CommandLine.ParseResult args, System.CommandLine.Option<string> option, int fallback) =>
+        Cli.CommandLine.Value(args, option) switch
         {
-            if (args[i] is not ("--listen" or "--admin" or "--tunnel"))
-            {
-                throw new UsageException($"demo: unknown option '{args[i]}'");
-            }
-
-            if (i + 1 >= args.Count || !Endpoints.TryParsePort(args[i + 1], out int port))
-            {
-                throw new UsageException($"{args[i]} needs a port number (1-65535)");
-            }
-
-            switch (args[i])
-            {
-                case "--listen":
-                    listen = port;
-                    break;
-                case "--admin":
-                    admin = port;
-                    break;
-                default:
-                    tunnel = port;
-                    break;
-            }
-        }
-
-        return (listen, admin, tunnel);
-    }
+            null => fallback,
+            string text when Endpoints.TryParsePort(text, out int port) => port,
+            _ => throw new UsageException($"{option.Name} needs a port number (1-65535)"),
+        };
 
     /// <summary>The CLI arguments after `intercept`: alice's requests (x-dev: alice) go to the developer's server.</summary>
     internal static string[] CliArguments(string agentAdmin, IPEndPoint developer) =>

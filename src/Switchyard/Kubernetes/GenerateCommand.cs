@@ -9,37 +9,28 @@ namespace Switchyard.Kubernetes;
 /// </summary>
 public static class GenerateCommand
 {
+    /// <summary>The arguments after `generate`; a command-line mistake throws <see cref="UsageException"/>.</summary>
+    public static int Run(IReadOnlyList<string> args, TextReader stdin, Stream stdout, TextWriter stderr) =>
+        Run(Cli.CommandLine.ParseCommand("generate", args), stdin, stdout, stderr);
 
-    public static int Run(IReadOnlyList<string> args, TextReader stdin, Stream stdout, TextWriter stderr)
+    internal static int Run(System.CommandLine.ParseResult args, TextReader stdin, Stream stdout, TextWriter stderr)
     {
-        var files = new List<string>();
+        var files = new List<string>(args.GetValue(Cli.CommandLine.GenerateFiles) ?? []);
         var options = new GenerateOptions();
-        string? output = null;
-        for (int i = 0; i < args.Count; i++)
+        if (Cli.CommandLine.Value(args, Cli.CommandLine.GenerateWorkload) is { } workload)
         {
-            switch (args[i])
-            {
-                case "-f" or "--filename":
-                    files.Add(Value(args, ref i));
-                    break;
-                case "--workload" or "-w":
-                    options = options with { Workload = Value(args, ref i) };
-                    break;
-                case "-o" or "--output":
-                    output = Value(args, ref i);
-                    break;
-                case "--base-port":
-                    string text = Value(args, ref i);
-                    if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int basePort) || basePort is < 1 or > 65535)
-                    {
-                        throw new UsageException($"--base-port: expected a port number 1-65535, found \"{text}\"");
-                    }
+            options = options with { Workload = workload };
+        }
 
-                    options = options with { BasePort = basePort };
-                    break;
-                default:
-                    throw new UsageException($"generate: unknown option '{args[i]}'");
+        string? output = Cli.CommandLine.Value(args, Cli.CommandLine.GenerateOutput);
+        if (Cli.CommandLine.Value(args, Cli.CommandLine.GenerateBasePort) is { } text)
+        {
+            if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int basePort) || basePort is < 1 or > 65535)
+            {
+                throw new UsageException($"--base-port: expected a port number 1-65535, found \"{text}\"");
             }
+
+            options = options with { BasePort = basePort };
         }
 
         ManifestReader.CheckFiles("generate", files);
@@ -69,15 +60,5 @@ public static class GenerateCommand
         }
 
         return 0;
-    }
-
-    private static string Value(IReadOnlyList<string> args, ref int i)
-    {
-        if (i + 1 >= args.Count)
-        {
-            throw new UsageException($"{args[i]} needs a value");
-        }
-
-        return args[++i];
     }
 }
