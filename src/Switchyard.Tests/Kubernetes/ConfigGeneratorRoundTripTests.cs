@@ -47,7 +47,7 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
         Assert.Single(https.DownstreamTls!.ClientAuth!.TrustRoots);
         Assert.False(https.DownstreamTls.ClientAuth.AllowAnonymous);
         Assert.Null(settings.Ports[1].DownstreamTls);
-        Assert.Equal([server, client], generation.TlsPaths);
+        Assert.Equal([server, client], generation.TlsPaths.Select(p => p.Path));
     }
 
     [Fact]
