@@ -161,8 +161,9 @@ public static partial class ManifestInjector
                 : null;
             if (holders is null)
             {
+                string named = path.Files.Count == 1 ? path.Files[0] : path.Path;
                 throw path.Source.Error(path.Field,
-                    $"{path.Path}: no volume of {Describe(workload)} is mounted there or above, and files baked into the app image are not "
+                    $"{named}: no volume of {Describe(workload)} is mounted there or above, and files baked into the app image are not "
                     + $"visible to the agent (it would exit 2 at start and the pod would never become Ready): {path.Remedy}");
             }
 

@@ -203,6 +203,46 @@ public sealed class ManifestInjectorTests
         Assert.EndsWith(remedy, e.Message, StringComparison.Ordinal);
     }
 
+    private const string MirrordTrustRoots = """
+        ---
+        apiVersion: mirrord.metalbear.co/v1alpha
+        kind: MirrordTlsStealConfig
+        metadata:
+          name: api-tls
+          namespace: payments
+        spec:
+          targetPath: deploy/api
+          ports:
+          - port: 8443
+            agentAsServer:
+              authentication: {certPem: /run/unused/tls.crt, keyPem: /run/unused/tls.key}
+              verification:
+                trustRoots: [ROOTS]
+        """;
+
+    [Fact]
+    public void FilesOfAMirrordConfigAreMountedFromTheAppVolumeHoldingThem()
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml").Replace("        telepresence.io/downstream-tls-path.9443: /opt/api/certs\n", string.Empty, StringComparison.Ordinal)
+            + MirrordTrustRoots.Replace("ROOTS", "/opt/api/certs/callers.pem", StringComparison.Ordinal);
+
+        List<ManifestDocument> output = ManifestReader.Read("out", ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()).Yaml);
+
+        YamlMappingNode agent = Maps(GetSeq(ManifestInjector.PodTemplate(output.Single(d => d.Kind == "Deployment")).Spec, "containers")).Single(c => Scalar(c, "name") == "switchyard");
+        Assert.Contains(("admin-certs", "/opt/api/certs"), Maps(GetSeq(agent, "volumeMounts")).Select(m => (Scalar(m, "name"), Scalar(m, "mountPath"))));
+    }
+
+    [Fact]
+    public void AFileOfAMirrordConfigThatNoVolumeHoldsIsAnErrorNamingItsField()
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml") + MirrordTrustRoots.Replace("ROOTS", "/opt/ca/callers.pem", StringComparison.Ordinal);
+
+        var e = Assert.Throws<KubeInputException>(() => ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()));
+
+        Assert.StartsWith("api.yaml: document 2: spec.ports[0].agentAsServer.verification.trustRoots[0]: /opt/ca/callers.pem: no volume of deployment/api is mounted there or above", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("mount a volume holding it into the app container", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void VolumesMountedAtEachCertificateFileWithSubPathHoldThePathDirectory()
     {
