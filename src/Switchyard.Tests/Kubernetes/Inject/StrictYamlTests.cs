@@ -112,6 +112,45 @@ public sealed class StrictYamlTests
         Assert.Equal(output, InjectReal(output));
     }
 
+    /// <summary>`kubectl get deploy,svc -o json`: a JSON List, kept in flow style, where block scalars cannot go.</summary>
+    [Fact]
+    public void AwkwardStringsInKubectlJsonReadBackExactlyUnderJsYaml()
+    {
+        var annotations = new Dictionary<string, string>();
+        for (int i = 0; i < Awkward.Length; i++)
+        {
+            annotations[$"k{i}"] = Awkward[i];
+        }
+
+        var list = new Dictionary<string, object>
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "List",
+            ["items"] = new object[]
+            {
+                new Dictionary<string, object>
+                {
+                    ["apiVersion"] = "apps/v1",
+                    ["kind"] = "Deployment",
+                    ["metadata"] = new Dictionary<string, object> { ["name"] = "shop", ["namespace"] = "web", ["annotations"] = annotations },
+                    ["spec"] = JsonDocument.Parse("""{"selector":{"matchLabels":{"app":"shop"}},"template":{"metadata":{"labels":{"app":"shop"}},"spec":{"containers":[{"name":"web","image":"shop:1","ports":[{"containerPort":8080}]}]}}}""").RootElement,
+                },
+                JsonDocument.Parse("""{"apiVersion":"v1","kind":"Service","metadata":{"name":"shop","namespace":"web"},"spec":{"selector":{"app":"shop"},"ports":[{"port":80,"targetPort":8080}]}}""").RootElement,
+            },
+        };
+        string input = JsonSerializer.Serialize(list, new JsonSerializerOptions { WriteIndented = true });
+
+        string output = InjectReal(input);
+
+        JsonElement[] after = Parse(output);
+        for (int i = 0; i < Awkward.Length; i++)
+        {
+            Assert.True(Awkward[i] == Annotation(after, i), $"k{i}: {JsonSerializer.Serialize(Awkward[i])} read back as {JsonSerializer.Serialize(Annotation(after, i))}");
+        }
+
+        Assert.Equal(output, InjectReal(output));
+    }
+
     /// <summary>
     /// The same strings as another tool's YAML leaves them: single-quoted over several lines (PyYAML), folded, literal,
     /// plain. Each in each style, as the value of an annotation of the Deployment.
