@@ -19,6 +19,7 @@ public sealed class ConfigGeneratorClientAuthTests
 
         Assert.Equal("""{"trustRoots":["/etc/server/ca.crt"],"allowAnonymous":false,"acceptAnyCert":false}""", ClientAuth(generation));
         Assert.Equal(["/etc/server", "/etc/client"], generation.TlsPaths.Select(p => p.Path));
+        Assert.Equal(["/etc/server/tls.crt", "/etc/server/tls.key", "/etc/server/ca.crt"], generation.TlsPaths[0].Files);
         Assert.Empty(generation.Warnings);
     }
 

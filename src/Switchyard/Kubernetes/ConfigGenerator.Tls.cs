@@ -56,8 +56,13 @@ public static partial class ConfigGenerator
                     continue;
                 }
 
+                // The ca.crt beside a downstream certificate is read too when it holds the callers' roots (ApplyClientAuth).
+                string besideCa = $"{source.Directory.TrimEnd('/')}/ca.crt";
+                string[] files = source == annotations.Downstream && plan.Downstream?.ClientAuth?.TrustRoots.Contains(besideCa) == true
+                    ? [source.CertPem, source.KeyPem, besideCa]
+                    : [source.CertPem, source.KeyPem];
                 string secretKey = source.Key.Replace("-tls-path.", "-tls-secret.", StringComparison.Ordinal);
-                AddPath(paths, new TlsPath(source.Directory, [source.CertPem, source.KeyPem], workload.Document, workload.AnnotationField(source.Key),
+                AddPath(paths, new TlsPath(source.Directory, files, workload.Document, workload.AnnotationField(source.Key),
                     $"mount a volume holding it into the app container at {source.Directory} (or above), or name a Secret with {secretKey} instead"));
             }
 
