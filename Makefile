@@ -18,7 +18,11 @@ SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Native AOT links with clang against zlib; the tests drive real peers (curl, openssl, nghttp/h2load; zsh and fish
 # load the completion scripts of `switchyard completion`).
 AOT_PACKAGES  := clang zlib1g-dev
-TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps zsh fish
+# node and npm run js-yaml, the strict YAML 1.2 parser inject's output is checked with; Debian's packages only when
+# `which` finds neither (a node from elsewhere, e.g. NodeSource's nodejs that bundles npm, is used as it is).
+NODE_PACKAGES := $(shell which node npm >/dev/null 2>&1 || echo nodejs npm)
+JS_YAML       := 4.3.2
+TEST_PACKAGES := $(AOT_PACKAGES) curl openssl ca-certificates nghttp2-client procps zsh fish $(NODE_PACKAGES)
 PERF_PACKAGES := nginx haproxy nghttp2-client bc python3
 # Fuzzing: AFL++ drives the SharpFuzz targets of native-tests/fuzz (not part of `make test`).
 FUZZ_PACKAGES := afl++
@@ -69,6 +73,8 @@ deps-aot:
 
 deps-test:
 	$(call apt_install,$(TEST_PACKAGES))
+	@[ -f artifacts/node/node_modules/js-yaml/package.json ] && grep -q '"version": "$(JS_YAML)"' artifacts/node/node_modules/js-yaml/package.json || \
+	  npm install --prefix artifacts/node --no-audit --no-fund --no-save --loglevel=error js-yaml@$(JS_YAML)
 
 deps-fuzz:
 	$(call apt_install,$(FUZZ_PACKAGES))

@@ -54,6 +54,26 @@ public sealed class InjectCommandTests(ITestOutputHelper output)
         Assert.Equal(string.Empty, result.Stdout);
     }
 
+    /// <summary>Issue 13: these were a warning (tls-path) or ignored (mirrord's older schema) with exit 0, and the pod crash-looped or lacked TLS.</summary>
+    [Theory]
+    [InlineData("telepresence.io/downstream-tls-path.9443: /opt/baked/certs", "",
+        "-: document 0: spec.template.metadata.annotations[\"telepresence.io/downstream-tls-path.9443\"]: /opt/baked/certs: no volume of deployment/api is mounted there or above")]
+    [InlineData("telepresence.io/downstream-tls-path.9443: /opt/api/certs",
+        "---\napiVersion: mirrord.metalbear.co/v1alpha\nkind: MirrordTlsStealConfig\nmetadata: {name: old, namespace: payments}\nspec:\n  ports:\n  - port: 8443\n    agentClientAuth: {certPem: /etc/client-certs/tls.crt, keyPem: /etc/client-certs/tls.key}\n",
+        "-: document 2: spec.ports[0].agentClientAuth: unknown field (mirrord's older schema; the current one (mirrord.metalbear.co/v1alpha) has agentAsClient)")]
+    public async Task CertificatesTheAgentCouldNeverReadAreExitTwo(string annotation, string extra, string expected)
+    {
+        string input = (await File.ReadAllTextAsync(Fixture("api-tls-annotations.yaml")))
+            .Replace("telepresence.io/downstream-tls-path.9443: /opt/api/certs", annotation, StringComparison.Ordinal) + extra;
+
+        var result = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", "-"], stdin: input);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal(string.Empty, result.Stdout);
+    }
+
     [Fact]
     public async Task MissingFileAndMissingFlagAreExitTwo()
     {

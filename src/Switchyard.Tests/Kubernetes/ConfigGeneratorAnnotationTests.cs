@@ -59,7 +59,7 @@ public sealed class ConfigGeneratorAnnotationTests
             """).Replace("  - name: http\n    port: 80\n    targetPort: 8080", "  - name: http\n    port: 80\n    targetPort: 8080\n  - {name: admin, port: 15000}", StringComparison.Ordinal));
 
         Assert.Equal(["api-tls", "shared"], generation.SecretNames);
-        Assert.Equal(["/etc/client", "/etc/envoy"], generation.TlsPaths);
+        Assert.Equal(["/etc/client", "/etc/envoy"], generation.TlsPaths.Select(p => p.Path));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class ConfigGeneratorAnnotationTests
             """));
 
         Assert.Equal("/etc/certs/tls.crt", Port(generation, "https")["downstreamTls"]!["certPem"]!.GetValue<string>());
-        Assert.Equal(["/etc/certs"], generation.TlsPaths);
+        Assert.Equal(["/etc/certs"], generation.TlsPaths.Select(p => p.Path));
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public sealed class ConfigGeneratorClientAuthTests
         Generation generation = Generate(Api(Mtls));
 
         Assert.Equal("""{"trustRoots":["/etc/server/ca.crt"],"allowAnonymous":false,"acceptAnyCert":false}""", ClientAuth(generation));
-        Assert.Equal(["/etc/server", "/etc/client"], generation.TlsPaths);
+        Assert.Equal(["/etc/server", "/etc/client"], generation.TlsPaths.Select(p => p.Path));
+        Assert.Equal(["/etc/server/tls.crt", "/etc/server/tls.key", "/etc/server/ca.crt"], generation.TlsPaths[0].Files);
         Assert.Empty(generation.Warnings);
     }
 
@@ -43,7 +44,7 @@ public sealed class ConfigGeneratorClientAuthTests
         Generation generation = Generate(Api($"{Mtls}\n{annotation}"));
 
         Assert.Equal(expected, ClientAuth(generation));
-        Assert.Equal(mountedCaDirectory is null ? ["/etc/server", "/etc/client"] : ["/etc/server", "/etc/client", mountedCaDirectory], generation.TlsPaths);
+        Assert.Equal(mountedCaDirectory is null ? ["/etc/server", "/etc/client"] : ["/etc/server", "/etc/client", mountedCaDirectory], generation.TlsPaths.Select(p => p.Path));
     }
 
     [Fact]

@@ -55,6 +55,57 @@ public sealed class ConfigGeneratorMirrordTests
     }
 
     [Fact]
+    public void Server_name_of_the_client_side_becomes_upstream_tls_server_name()
+    {
+        string yaml = Api(extraDocuments: Steal("MirrordTlsStealConfig", "api-tls", """
+            targetPath: deploy/api
+            ports:
+            - port: 8443
+              agentAsServer:
+                authentication: {certPem: /certs/tls.crt, keyPem: /certs/tls.key}
+                verification: {allowAnonymous: true}
+              agentAsClient:
+                verification:
+                  trustRoots: [/ca/app-root.pem]
+                  serverName: api.payments.svc.cluster.local
+            """));
+
+        Generation generation = Generate(yaml);
+
+        Assert.Equal(
+            """{"trustRoots":["/ca/app-root.pem"],"serverName":"api.payments.svc.cluster.local"}""",
+            Port(generation, "https")["upstreamTls"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void The_files_a_mirrord_config_names_are_paths_inject_must_mount_unless_an_annotation_replaced_them()
+    {
+        string yaml = Api(
+            annotations: "telepresence.io/upstream-tls-secret.8443: api-client",
+            extraDocuments: Steal("MirrordTlsStealConfig", "api-tls", """
+                ports:
+                - port: 8443
+                  agentAsServer:
+                    authentication: {certPem: /certs/server/tls.crt, keyPem: /certs/server/tls.key}
+                    verification: {trustRoots: [/ca/callers/]}
+                  agentAsClient:
+                    authentication: {certPem: /certs/client/tls.crt, keyPem: /certs/client/tls.key}
+                    verification: {trustRoots: [/ca/app/root.pem]}
+                """));
+
+        Generation generation = Generate(yaml);
+
+        Assert.Equal(
+            [
+                ("/certs/server", "spec.ports[0].agentAsServer.authentication.certPem", "/certs/server/tls.crt,/certs/server/tls.key"),
+                ("/ca/callers", "spec.ports[0].agentAsServer.verification.trustRoots[0]", ""),
+                ("/ca/app", "spec.ports[0].agentAsClient.verification.trustRoots[0]", "/ca/app/root.pem"),
+            ],
+            generation.TlsPaths.Select(p => (p.Path, p.Field, string.Join(',', p.Files))));
+        Assert.All(generation.TlsPaths, p => Assert.Equal("api-tls", p.Source.Name));
+    }
+
+    [Fact]
     public void Accept_any_cert_of_the_client_side_is_insecure_skip_verify_and_an_empty_alpn_list_is_kept()
     {
         string yaml = Api(extraDocuments: Steal("MirrordClusterTlsStealConfig", "all", """

@@ -47,7 +47,7 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
         Assert.Single(https.DownstreamTls!.ClientAuth!.TrustRoots);
         Assert.False(https.DownstreamTls.ClientAuth.AllowAnonymous);
         Assert.Null(settings.Ports[1].DownstreamTls);
-        Assert.Equal([server, client], generation.TlsPaths);
+        Assert.Equal([server, client], generation.TlsPaths.Select(p => p.Path));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
                   alpnProtocols: [http/1.1]
                   verification: {"{"}trustRoots: [{roots}]{"}"}
                 agentAsClient:
-                  verification: {"{"}trustRoots: [{roots}]{"}"}
+                  verification: {"{"}trustRoots: [{roots}], serverName: api.payments.svc{"}"}
             """);
 
         AgentSettings settings = ConfigLoader.Parse(Encoding.UTF8.GetBytes(Generate(yaml).ConfigJson), "generated.json");
@@ -78,6 +78,7 @@ public sealed class ConfigGeneratorRoundTripTests : IDisposable
         Assert.Equal(["http/1.1"], https.DownstreamTls!.Alpn.Select(a => a.ToString()));
         Assert.NotNull(https.DownstreamTls.ClientAuth);
         Assert.Single(https.UpstreamTls!.TrustRoots);
+        Assert.Equal("api.payments.svc", https.UpstreamTls.ServerName);
     }
 
     [Fact]

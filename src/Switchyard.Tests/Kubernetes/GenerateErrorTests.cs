@@ -136,6 +136,14 @@ public sealed class GenerateErrorTests
         { "ports:\n- agentAsClient: {}", "spec.ports[0].port: required" },
         { "targetPath: deploy/api", "spec.ports: required" },
         { "selector: {matchExpressions: [{key: a, operator: Is}]}\nports: []", "spec.selector.matchExpressions[0].operator: expected In, NotIn, Exists or DoesNotExist, found \"Is\"" },
+        { "ports:\n- port: 8443\n  agentAsClient:\n    verification: {serverName: \"\"}", "spec.ports[0].agentAsClient.verification.serverName: expected a host name such as api.shop.svc, found \"\"" },
+
+        // mirrord's older schema, and fields of no schema: refused, naming the field (issue 13: they were ignored, exit 0).
+        { "ports:\n- port: 8443\n  agentServerAuth: {certPem: /a/tls.crt, keyPem: /a/tls.key}", "spec.ports[0].agentServerAuth: unknown field (mirrord's older schema; the current one (mirrord.metalbear.co/v1alpha) has agentAsServer); spec.ports[0] may hold port, agentAsServer, agentAsClient: a resource switchyard cannot read completely is refused rather than half-applied" },
+        { "ports:\n- port: 8443\n  agentAsClient:\n    remoteServerAuth: {rootCertPems: [/ca/root.pem]}", "spec.ports[0].agentAsClient.remoteServerAuth: unknown field (mirrord's older schema; the current one (mirrord.metalbear.co/v1alpha) has agentAsClient.verification); spec.ports[0].agentAsClient may hold authentication, verification: a resource switchyard cannot read completely is refused rather than half-applied" },
+        { "ports:\n- port: 8443\n  agentAsServer:\n    authentication: {certPath: /a/tls.crt, keyPem: /a/tls.key}", "spec.ports[0].agentAsServer.authentication.certPath: unknown field (mirrord's older schema; the current one (mirrord.metalbear.co/v1alpha) has authentication.certPem); spec.ports[0].agentAsServer.authentication may hold certPem, keyPem: a resource switchyard cannot read completely is refused rather than half-applied" },
+        { "ports:\n- port: 8443\n  agentAsServer:\n    authentication: {certPem: /a/tls.crt, keyPem: /a/tls.key}\n    verification: {trustRoots: [/ca/], requireClientCert: true}", "spec.ports[0].agentAsServer.verification.requireClientCert: unknown field (not a field of this schema); spec.ports[0].agentAsServer.verification may hold allowAnonymous, acceptAnyCert, trustRoots: a resource switchyard cannot read completely is refused rather than half-applied" },
+        { "targetPaths: [deploy/api]\nports: []", "spec.targetPaths: unknown field (not a field of this schema); spec may hold targetPath, selector, ports: a resource switchyard cannot read completely is refused rather than half-applied" },
     };
 
     [Theory]

@@ -2,7 +2,7 @@ namespace Switchyard.Kubernetes;
 
 public static partial class ConfigGenerator
 {
-    private sealed record TlsResult(IReadOnlyList<string> SecretNames, IReadOnlyList<string> TlsPaths);
+    private sealed record TlsResult(IReadOnlyList<string> SecretNames, IReadOnlyList<TlsPath> TlsPaths);
 
     /// <summary>
     /// TLS settings per mapped TCP port. Mirrord TLS configs first (namespaced before cluster-wide, then by name; the
@@ -11,10 +11,11 @@ public static partial class ConfigGenerator
     /// </summary>
     private static TlsResult ApplyTls(Workload workload, List<PortPlan> ports, List<MirrordTlsConfig> tlsConfigs, List<string> warnings)
     {
-        foreach ((PortPlan plan, MirrordPortTls entry) in MergeMirrord(workload, ports, tlsConfigs, warnings))
+        List<(PortPlan Plan, MirrordPortTls Entry)> mirrord = MergeMirrord(workload, ports, tlsConfigs, warnings);
+        foreach ((PortPlan plan, MirrordPortTls entry) in mirrord)
         {
             plan.Downstream = entry.Downstream is { } d ? new DownstreamTlsPlan { CertPem = d.CertPem, KeyPem = d.KeyPem, Alpn = d.Alpn, ClientAuth = d.ClientAuth } : null;
-            plan.Upstream = entry.Upstream is { } u ? new UpstreamTlsPlan { CertPem = u.CertPem, KeyPem = u.KeyPem, TrustRoots = u.TrustRoots, InsecureSkipVerify = u.InsecureSkipVerify } : null;
+            plan.Upstream = entry.Upstream is { } u ? new UpstreamTlsPlan { CertPem = u.CertPem, KeyPem = u.KeyPem, TrustRoots = u.TrustRoots, InsecureSkipVerify = u.InsecureSkipVerify, ServerName = u.ServerName } : null;
             plan.MirrordSource = entry.Source;
         }
 
@@ -37,7 +38,7 @@ public static partial class ConfigGenerator
         }
 
         var secrets = new List<string>();
-        var paths = new List<string>();
+        var paths = new List<TlsPath>();
         foreach (PortPlan plan in ports)
         {
             PortAnnotations? annotations = byPort.GetValueOrDefault(plan);
@@ -49,16 +50,98 @@ public static partial class ConfigGenerator
 
             foreach (CertificateSource source in new[] { annotations.Downstream, annotations.Upstream }.OfType<CertificateSource>())
             {
-                AddOnce(source.Secret is null ? paths : secrets, source.Secret ?? source.Directory);
+                if (source.Secret is not null)
+                {
+                    AddOnce(secrets, source.Secret);
+                    continue;
+                }
+
+                // The ca.crt beside a downstream certificate is read too when it holds the callers' roots (ApplyClientAuth).
+                string besideCa = $"{source.Directory.TrimEnd('/')}/ca.crt";
+                string[] files = source == annotations.Downstream && plan.Downstream?.ClientAuth?.TrustRoots.Contains(besideCa) == true
+                    ? [source.CertPem, source.KeyPem, besideCa]
+                    : [source.CertPem, source.KeyPem];
+                string secretKey = source.Key.Replace("-tls-path.", "-tls-secret.", StringComparison.Ordinal);
+                AddPath(paths, new TlsPath(source.Directory, files, workload.Document, workload.AnnotationField(source.Key),
+                    $"mount a volume holding it into the app container at {source.Directory} (or above), or name a Secret with {secretKey} instead"));
             }
 
-            if (annotations.ClientCa is { } ca && plan.Downstream?.ClientAuth?.TrustRoots.Contains(ca) == true)
+            if (annotations is { ClientCa: { } ca, ClientCaKey: { } caKey } && plan.Downstream?.ClientAuth?.TrustRoots.Contains(ca) == true)
             {
-                AddOnce(paths, ca.EndsWith('/') ? ca.TrimEnd('/') : Parent(ca));
+                AddPath(paths, Named(ca, workload.Document, workload.AnnotationField(caKey), "mount a volume holding it into the app container"));
             }
         }
 
+        foreach ((PortPlan plan, MirrordPortTls entry) in mirrord)
+        {
+            AddMirrordPaths(paths, plan, entry);
+        }
+
         return new TlsResult(secrets, paths);
+    }
+
+    /// <summary>The paths of a mirrord entry that the generated config still uses (an annotation may have replaced some).</summary>
+    private static void AddMirrordPaths(List<TlsPath> paths, PortPlan plan, MirrordPortTls entry)
+    {
+        ManifestDocument document = entry.Source.Document;
+        string at = $"spec.ports[{entry.Index}]";
+        const string Mount = "mount a volume holding it into the app container";
+        string Secret(string direction) => $"{Mount}, or name a Secret with the pod annotation telepresence.io/{direction}-tls-secret.{entry.Port} instead";
+        if (entry.Downstream is { } d && plan.Downstream is { } down)
+        {
+            if (down.CertPem == d.CertPem && down.KeyPem == d.KeyPem)
+            {
+                AddPath(paths, Named(d.CertPem!, document, $"{at}.agentAsServer.authentication.certPem", Secret("downstream")));
+                AddPath(paths, Named(d.KeyPem!, document, $"{at}.agentAsServer.authentication.keyPem", Secret("downstream")));
+            }
+
+            if (d.ClientAuth is { } auth && ReferenceEquals(down.ClientAuth, auth))
+            {
+                for (int i = 0; i < auth.TrustRoots.Count; i++)
+                {
+                    AddPath(paths, Named(auth.TrustRoots[i], document, $"{at}.agentAsServer.verification.trustRoots[{i}]", Mount));
+                }
+            }
+        }
+
+        if (entry.Upstream is { } u && plan.Upstream is { } up)
+        {
+            if (u.CertPem is not null && up.CertPem == u.CertPem && up.KeyPem == u.KeyPem)
+            {
+                AddPath(paths, Named(u.CertPem, document, $"{at}.agentAsClient.authentication.certPem", Secret("upstream")));
+                AddPath(paths, Named(u.KeyPem!, document, $"{at}.agentAsClient.authentication.keyPem", Secret("upstream")));
+            }
+
+            if (u.TrustRoots is { } roots && ReferenceEquals(up.TrustRoots, roots))
+            {
+                for (int i = 0; i < roots.Count; i++)
+                {
+                    AddPath(paths, Named(roots[i], document, $"{at}.agentAsClient.verification.trustRoots[{i}]", Mount));
+                }
+            }
+        }
+    }
+
+    /// <summary>A named file (or a directory of roots, written with a trailing '/'): the directory holding it, and the file.</summary>
+    private static TlsPath Named(string path, ManifestDocument document, string field, string remedy) =>
+        path.EndsWith('/')
+            ? new TlsPath(path.TrimEnd('/') is { Length: > 0 } dir ? dir : "/", [], document, field, remedy)
+            : new TlsPath(Parent(path), [path], document, field, remedy);
+
+    /// <summary>One entry per directory: the first field naming it is the one reported; the files of all are kept.</summary>
+    private static void AddPath(List<TlsPath> paths, TlsPath path)
+    {
+        int index = paths.FindIndex(p => p.Path == path.Path);
+        if (index < 0)
+        {
+            paths.Add(path);
+        }
+        else
+        {
+            // No files listed: the directory itself is read (roots ending in '/'), so only a volume holding it will do.
+            TlsPath kept = paths[index];
+            paths[index] = kept with { Files = kept.Files.Count == 0 || path.Files.Count == 0 ? [] : kept.Files.Union(path.Files).ToList() };
+        }
     }
 
     private static void Apply(Workload workload, PortPlan plan, PortAnnotations annotations, List<string> warnings)

@@ -127,6 +127,11 @@ internal static class ConfigJsonWriter
                 w.WriteBoolean("insecureSkipVerify", skip);
             }
 
+            if (u.ServerName is not null)
+            {
+                w.WriteString("serverName", u.ServerName);
+            }
+
             w.WriteEndObject();
         }
 

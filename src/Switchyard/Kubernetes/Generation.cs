@@ -56,12 +56,24 @@ public sealed record ServicePortRef(ManifestDocument Service, int PortIndex, boo
 /// <param name="ConfigJson">The config v1 JSON, stable key order, ending with a newline.</param>
 /// <param name="Ports">The mapped ports, in listen order.</param>
 /// <param name="SecretNames">Secrets named by *-tls-secret annotations, mounted into the agent at <see cref="SecretMounts.PathFor"/>.</param>
-/// <param name="TlsPaths">Directories named by *-tls-path annotations; inject mounts the app volume holding each into the agent at the same path.</param>
+/// <param name="TlsPaths">What the agent reads from the app's filesystem (*-tls-path directories, the client-ca file's directory, the paths of
+/// mirrord TLS configs); inject mounts the app volume holding each into the agent at the same path, and refuses the input when none does.</param>
 /// <param name="Warnings">Non-fatal findings for stderr (e.g. a TLS annotation on a UDP port, a discarded duplicate TLS-config port).</param>
 public sealed record Generation(
     ManifestDocument Workload,
     string ConfigJson,
     IReadOnlyList<GeneratedPort> Ports,
     IReadOnlyList<string> SecretNames,
-    IReadOnlyList<string> TlsPaths,
+    IReadOnlyList<TlsPath> TlsPaths,
     IReadOnlyList<string> Warnings);
+
+/// <summary>
+/// A directory of the app's filesystem that the agent reads certificates from, and the field of the input that names it
+/// (an annotation of the workload, or a path in a mirrord TLS config), for the error when no volume of the pod holds it.
+/// </summary>
+/// <param name="Path">The directory: a *-tls-path annotation's, or the one holding a named file.</param>
+/// <param name="Files">The files the agent opens there (a volume mounted at each file, with subPath, also does); empty when unknown.</param>
+/// <param name="Source">The document naming it: the workload, or a MirrordTlsStealConfig.</param>
+/// <param name="Field">The field naming it, e.g. <c>spec.template.metadata.annotations["telepresence.io/downstream-tls-path.8443"]</c>.</param>
+/// <param name="Remedy">What the user can do instead, e.g. "mount a volume holding it into the app container at /etc/certs, or ...".</param>
+public sealed record TlsPath(string Path, IReadOnlyList<string> Files, ManifestDocument Source, string Field, string Remedy);

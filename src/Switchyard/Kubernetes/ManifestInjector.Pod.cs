@@ -44,7 +44,7 @@ public static partial class ManifestInjector
             mounts.Add(Mount(volume, SecretMounts.PathFor(secret), subPath: null));
         }
 
-        MountTlsPaths(workload, containers, generation.TlsPaths, mounts, warnings);
+        MountTlsPaths(workload, containers, generation.TlsPaths, mounts);
 
         containers.Add(AgentContainer(image, agentPorts, mounts));
 
@@ -135,43 +135,67 @@ public static partial class ManifestInjector
         }
     }
 
-    /// <summary>Each *-tls-path directory: mount the app volume that holds it into the agent at the same place, read-only.</summary>
-    private static void MountTlsPaths(ManifestDocument workload, YamlSequenceNode containers, IReadOnlyList<string> paths, YamlSequenceNode mounts, List<string> warnings)
+    /// <summary>
+    /// Each directory the agent reads certificates from (<see cref="Generation.TlsPaths"/>): mount the app volume that
+    /// holds it into the agent at the same path (same subPath), read-only; a volume mounted at each of its files will do
+    /// too. When no volume of the pod holds it, the input is refused, naming the field: the files are baked into the app
+    /// image or absent, the agent would exit 2 at start, and the pod would never become Ready while its Services route
+    /// through it.
+    /// </summary>
+    private static void MountTlsPaths(ManifestDocument workload, YamlSequenceNode containers, IReadOnlyList<TlsPath> paths, YamlSequenceNode mounts)
     {
-        foreach (string path in paths)
+        List<YamlMappingNode> appMounts = Maps(containers)
+            .Where(c => Scalar(c, "name") != AgentContainerName)
+            .SelectMany(c => Maps(GetSeq(c, "volumeMounts")))
+            .Where(m => Scalar(m, "name") is not null && Scalar(m, "mountPath") is not null)
+            .ToList();
+        foreach (TlsPath path in paths)
         {
-            string dir = path.TrimEnd('/');
-            YamlMappingNode? best = null;
-            string bestPath = string.Empty;
-            foreach (YamlMappingNode container in Maps(containers).Where(c => Scalar(c, "name") != AgentContainerName))
+            if (Holder(Maps(mounts), path.Path) is not null)
             {
-                foreach (YamlMappingNode mount in Maps(GetSeq(container, "volumeMounts")))
+                continue; // already the agent's: a Secret mounted for a *-tls-secret annotation
+            }
+
+            List<YamlMappingNode>? holders = Holder(appMounts, path.Path) is { } holder ? [holder]
+                : path.Files.Count > 0 && path.Files.All(f => Holder(appMounts, f) is not null) ? path.Files.Select(f => Holder(appMounts, f)!).ToList()
+                : null;
+            if (holders is null)
+            {
+                string named = path.Files.Count == 1 ? path.Files[0] : path.Path;
+                throw path.Source.Error(path.Field,
+                    $"{named}: no volume of {Describe(workload)} is mounted there or above, and files baked into the app image are not "
+                    + $"visible to the agent (it would exit 2 at start and the pod would never become Ready): {path.Remedy}");
+            }
+
+            foreach (YamlMappingNode mount in holders)
+            {
+                string mountAt = Scalar(mount, "mountPath")!;
+                if (!Maps(mounts).Any(m => Scalar(m, "mountPath") == mountAt))
                 {
-                    string mountPath = (Scalar(mount, "mountPath") ?? string.Empty).TrimEnd('/');
-                    bool holds = dir == mountPath || dir.StartsWith(mountPath + "/", StringComparison.Ordinal);
-                    if (holds && Scalar(mount, "name") is not null && (best is null || mountPath.Length > bestPath.Length))
-                    {
-                        best = mount;
-                        bestPath = mountPath;
-                    }
+                    mounts.Add(Mount(Scalar(mount, "name")!, mountAt, Scalar(mount, "subPath")));
                 }
             }
-
-            if (best is null)
-            {
-                warnings.Add($"{Describe(workload)}: {path}: no volume of the app is mounted there (files baked into the app image are not visible to the agent)");
-                continue;
-            }
-
-            string volume = Scalar(best, "name")!;
-            string mountAt = Scalar(best, "mountPath")!;
-            if (Maps(mounts).Any(m => Scalar(m, "mountPath") == mountAt))
-            {
-                continue; // two annotations under one volume
-            }
-
-            mounts.Add(Mount(volume, mountAt, Scalar(best, "subPath")));
         }
+    }
+
+    /// <summary>The mount at or above <paramref name="path"/> with the longest mountPath, null when none holds it.</summary>
+    private static YamlMappingNode? Holder(IEnumerable<YamlMappingNode> mounts, string path)
+    {
+        string target = path.TrimEnd('/');
+        YamlMappingNode? best = null;
+        int bestLength = -1;
+        foreach (YamlMappingNode mount in mounts)
+        {
+            string mountPath = (Scalar(mount, "mountPath") ?? string.Empty).TrimEnd('/');
+            bool holds = target == mountPath || target.StartsWith(mountPath + "/", StringComparison.Ordinal);
+            if (holds && mountPath.Length > bestLength)
+            {
+                best = mount;
+                bestLength = mountPath.Length;
+            }
+        }
+
+        return best;
     }
 
     private static YamlMappingNode Mount(string volume, string mountPath, string? subPath)

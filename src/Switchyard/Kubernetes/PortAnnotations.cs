@@ -48,6 +48,9 @@ public sealed class PortAnnotations(int port)
     /// <summary>downstream-tls-client-ca: the trust roots (a PEM file, or a directory ending in '/') of the callers' certificates.</summary>
     public string? ClientCa { get; private set; }
 
+    /// <summary>The annotation key that gave <see cref="ClientCa"/> (for messages).</summary>
+    public string? ClientCaKey { get; private set; }
+
     /// <summary>downstream-tls-allow-anonymous: callers without a certificate may reach the app.</summary>
     public bool? AllowAnonymous { get; private set; }
 
@@ -156,6 +159,7 @@ public sealed class PortAnnotations(int port)
                 }
 
                 ClientCa = value;
+                ClientCaKey ??= key;
                 break;
             default:
                 // Go's durations as Telepresence accepts them (10s, 1m30s, 1h); 0s means "no timeout of my own":

@@ -29,6 +29,9 @@ public sealed class UpstreamTlsPlan
     public IReadOnlyList<string>? TrustRoots { get; set; }
 
     public bool? InsecureSkipVerify { get; set; }
+
+    /// <summary>The name the app's certificate is verified against (mirrord's agentAsClient.verification.serverName).</summary>
+    public string? ServerName { get; set; }
 }
 
 /// <summary>One ports[] entry of the generated config.</summary>

@@ -53,7 +53,7 @@ public static class HandGenerator
 
         var annotations = InjectYaml.GetMap(metadata, "annotations");
         var secrets = new List<string>();
-        var paths = new List<string>();
+        var paths = new List<TlsPath>();
         foreach (var entry in annotations?.Children ?? Enumerable.Empty<KeyValuePair<YamlNode, YamlNode>>())
         {
             string key = ((YamlScalarNode)entry.Key).Value!;
@@ -64,7 +64,7 @@ public static class HandGenerator
             }
             else if (key.StartsWith("telepresence.io/", StringComparison.Ordinal) && key.Contains("-tls-path.", StringComparison.Ordinal))
             {
-                paths.Add(value);
+                paths.Add(new TlsPath(value, [], workload, $"spec.template.metadata.annotations[\"{key}\"]", "mount a volume holding it"));
             }
         }
 

@@ -176,15 +176,86 @@ public sealed class ManifestInjectorTests
     }
 
     [Fact]
-    public void PathAnnotationMountsTheAppVolumeHoldingItAtTheSamePathAndWarnsWhenNoneDoes()
+    public void PathAnnotationMountsTheAppVolumeHoldingItAtTheSamePath()
     {
-        InjectResult result = InjectFixtures.Inject("api-tls-annotations.yaml");
         YamlMappingNode agent = Run("api-tls-annotations.yaml").Container("Deployment", "api", "switchyard");
 
         YamlMappingNode mount = Maps(GetSeq(agent, "volumeMounts")).Single(m => Scalar(m, "name") == "client-certs");
         Assert.Equal(("/etc/client-certs", "true"), (Scalar(mount, "mountPath"), Scalar(mount, "readOnly")));
+        YamlMappingNode admin = Maps(GetSeq(agent, "volumeMounts")).Single(m => Scalar(m, "name") == "admin-certs");
+        Assert.Equal(("/opt/api/certs", "true"), (Scalar(admin, "mountPath"), Scalar(admin, "readOnly")));
         Assert.DoesNotContain(Maps(GetSeq(agent, "volumeMounts")), m => Scalar(m, "name") == "tmp");
-        Assert.Contains(result.Warnings, w => w.StartsWith("deployment/api: /opt/api/certs: no volume of the app is mounted there", StringComparison.Ordinal));
+    }
+
+    /// <summary>Issue 13: a warning here left a pod whose agent exits 2 at start (its certificates are not in the agent's filesystem).</summary>
+    [Theory]
+    [InlineData("telepresence.io/downstream-tls-path.9443: /opt/baked/certs", "spec.template.metadata.annotations[\"telepresence.io/downstream-tls-path.9443\"]: /opt/baked/certs: no volume of deployment/api is mounted there or above", "or name a Secret with telepresence.io/downstream-tls-secret.9443 instead")]
+    [InlineData("switchyard.io/upstream-tls-path.9443: /srv/client", "spec.template.metadata.annotations[\"switchyard.io/upstream-tls-path.9443\"]: /srv/client: no volume", "or name a Secret with switchyard.io/upstream-tls-secret.9443 instead")]
+    public void PathAnnotationThatNoVolumeHoldsIsAnErrorNamingTheAnnotationAndTheRemedy(string annotation, string message, string remedy)
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml")
+            .Replace("telepresence.io/downstream-tls-path.9443: /opt/api/certs", annotation, StringComparison.Ordinal);
+
+        var e = Assert.Throws<KubeInputException>(() => ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()));
+
+        Assert.StartsWith($"api.yaml: document 0: {message}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the agent (it would exit 2 at start and the pod would never become Ready): mount a volume holding it into the app container at ", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith(remedy, e.Message, StringComparison.Ordinal);
+    }
+
+    private const string MirrordTrustRoots = """
+        ---
+        apiVersion: mirrord.metalbear.co/v1alpha
+        kind: MirrordTlsStealConfig
+        metadata:
+          name: api-tls
+          namespace: payments
+        spec:
+          targetPath: deploy/api
+          ports:
+          - port: 8443
+            agentAsServer:
+              authentication: {certPem: /run/unused/tls.crt, keyPem: /run/unused/tls.key}
+              verification:
+                trustRoots: [ROOTS]
+        """;
+
+    [Fact]
+    public void FilesOfAMirrordConfigAreMountedFromTheAppVolumeHoldingThem()
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml").Replace("        telepresence.io/downstream-tls-path.9443: /opt/api/certs\n", string.Empty, StringComparison.Ordinal)
+            + MirrordTrustRoots.Replace("ROOTS", "/opt/api/certs/callers.pem", StringComparison.Ordinal);
+
+        List<ManifestDocument> output = ManifestReader.Read("out", ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()).Yaml);
+
+        YamlMappingNode agent = Maps(GetSeq(ManifestInjector.PodTemplate(output.Single(d => d.Kind == "Deployment")).Spec, "containers")).Single(c => Scalar(c, "name") == "switchyard");
+        Assert.Contains(("admin-certs", "/opt/api/certs"), Maps(GetSeq(agent, "volumeMounts")).Select(m => (Scalar(m, "name"), Scalar(m, "mountPath"))));
+    }
+
+    [Fact]
+    public void AFileOfAMirrordConfigThatNoVolumeHoldsIsAnErrorNamingItsField()
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml") + MirrordTrustRoots.Replace("ROOTS", "/opt/ca/callers.pem", StringComparison.Ordinal);
+
+        var e = Assert.Throws<KubeInputException>(() => ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()));
+
+        Assert.StartsWith("api.yaml: document 2: spec.ports[0].agentAsServer.verification.trustRoots[0]: /opt/ca/callers.pem: no volume of deployment/api is mounted there or above", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("mount a volume holding it into the app container", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void VolumesMountedAtEachCertificateFileWithSubPathHoldThePathDirectory()
+    {
+        string input = InjectFixtures.Text("api-tls-annotations.yaml").Replace(
+            "        - name: admin-certs\n          mountPath: /opt/api/certs\n",
+            "        - name: admin-certs\n          mountPath: /opt/api/certs/tls.crt\n          subPath: tls.crt\n        - name: admin-certs\n          mountPath: /opt/api/certs/tls.key\n          subPath: tls.key\n",
+            StringComparison.Ordinal);
+
+        List<ManifestDocument> output = ManifestReader.Read("out", ManifestInjector.Inject(ManifestReader.Read("api.yaml", input), new InjectOptions()).Yaml);
+
+        YamlMappingNode agent = Maps(GetSeq(ManifestInjector.PodTemplate(output.Single(d => d.Kind == "Deployment")).Spec, "containers")).Single(c => Scalar(c, "name") == "switchyard");
+        var admin = Maps(GetSeq(agent, "volumeMounts")).Where(m => Scalar(m, "name") == "admin-certs").Select(m => (Scalar(m, "mountPath"), Scalar(m, "subPath"))).ToList();
+        Assert.Equal([("/opt/api/certs/tls.crt", "tls.crt"), ("/opt/api/certs/tls.key", "tls.key")], admin);
     }
 
     [Fact]
