@@ -18,6 +18,12 @@ public sealed record GenerateOptions
     /// token is configured.
     /// </summary>
     public string TunnelListen { get; init; } = "127.0.0.1:9902";
+
+    /// <summary>
+    /// True: <see cref="Generation.Warnings"/> starts with a line for each object of the input skipped as unrelated
+    /// (see <see cref="InputScan"/>). inject, which generates once per workload, reports those once itself.
+    /// </summary>
+    public bool ReportSkipped { get; init; } = true;
 }
 
 /// <summary>Where inject mounts the secret named by a <c>*-tls-secret.PORT</c> annotation (agent container only).</summary>

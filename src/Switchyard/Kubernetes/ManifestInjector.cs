@@ -30,29 +30,30 @@ public static partial class ManifestInjector
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string AgentContainerName = "switchyard";
 
-    private static readonly HashSet<string> WorkloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"];
-
     public static InjectResult Inject(IReadOnlyList<ManifestDocument> documents, InjectOptions options)
     {
-        var warnings = new List<string>();
+        InputScan input = InputScan.Read(documents, "passed through unchanged");
+        var warnings = new List<string>(input.Warnings);
         List<ManifestDocument> services = documents.Where(d => d.Kind == "Service").ToList();
 
         // Generate every config first, then edit: a Service shared by two workloads must look the same to both generations.
         var plans = new List<Generation>();
         foreach (ManifestDocument workload in documents.Where(IsWorkload))
         {
-            if (IsInjected(workload))
+            if (IsInjected(workload) || input.ReferenceRollouts.Contains(workload))
             {
                 continue;
             }
 
             if (!services.Any(s => Selects(s, workload)))
             {
-                warnings.Add($"{Describe(workload)}: no Service selects it; passed through without the sidecar");
-                continue;
+                // A sidecar needs a Service port to front; without the Service in the input nothing would be injected, silently.
+                string kind = WorkloadKind.FromDocument(workload)!.Short;
+                throw workload.Error(workload.Kind == "Pod" ? "metadata.labels" : "spec.template.metadata.labels",
+                    $"no Service of the input selects {Describe(workload)}: pass the Service(s) selecting it too, e.g. kubectl get {kind},svc -o yaml | switchyard inject -f -");
             }
 
-            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}" });
+            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}", ReportSkipped = false });
             warnings.AddRange(generation.Warnings.Select(w => $"{Describe(workload)}: {w}"));
             if (generation.Ports.Count == 0)
             {
@@ -90,7 +91,8 @@ public static partial class ManifestInjector
         return new InjectResult(ManifestWriter.Write(output), warnings);
     }
 
-    public static bool IsWorkload(ManifestDocument document) => WorkloadKinds.Contains(document.Kind);
+    /// <summary>Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, or Argo Rollout (argoproj.io).</summary>
+    public static bool IsWorkload(ManifestDocument document) => Workload.IsWorkload(document);
 
     /// <summary>The name of the ConfigMap holding a workload's config.</summary>
     public static string ConfigMapName(ManifestDocument workload) => $"{workload.Name}-switchyard";
