@@ -21,6 +21,7 @@ public sealed class InjectCommandTests
         Assert.Contains("image: registry.local/sy:dev\n", stdout.ToString(), StringComparison.Ordinal);
         Assert.EndsWith("kind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n", stdout.ToString(), StringComparison.Ordinal);
         Assert.Equal(
+            "switchyard: warning: -: document 0: configmap/shop-settings: neither a workload nor a Service; passed through unchanged\n" +
             $"switchyard: warning: {settings}: document 0: configmap/settings: neither a workload nor a Service; passed through unchanged\n" +
             "switchyard: warning: service/shop-headless is headless: clients that dial pod addresses at port 8080 still reach the app directly; the agent listens on 9900\n",
             stderr.ToString());
