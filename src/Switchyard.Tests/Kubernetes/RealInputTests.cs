@@ -251,6 +251,101 @@ public sealed class RealInputTests
         Assert.Equal("9900", Scalar(Maps(GetSeq(GetMap(output[3].Root, "spec"), "ports")).Single(), "targetPort"));
     }
 
+    /// <summary>What <c>kubectl get all -o yaml</c> lists: the Deployment, its ReplicaSet and that ReplicaSet's Pod, all with the pod labels.</summary>
+    private const string GetAll = """
+        apiVersion: v1
+        kind: List
+        items:
+        - apiVersion: v1
+          kind: Pod
+          metadata:
+            name: api-7d9c-x2x
+            labels: {app: api, pod-template-hash: 7d9c}
+            ownerReferences:
+            - {apiVersion: apps/v1, kind: ReplicaSet, name: api-7d9c, uid: 1c0e, controller: true, blockOwnerDeletion: true}
+          spec:
+            containers:
+            - name: api
+              image: api:1
+              ports: [{containerPort: 8080}]
+        - apiVersion: v1
+          kind: Service
+          metadata: {name: api}
+          spec:
+            selector: {app: api}
+            ports: [{port: 80, targetPort: 8080}]
+        - apiVersion: apps/v1
+          kind: Deployment
+          metadata: {name: api}
+          spec:
+            selector:
+              matchLabels: {app: api}
+            template:
+              metadata:
+                labels: {app: api}
+              spec:
+                containers:
+                - name: api
+                  image: api:1
+                  ports: [{containerPort: 8080}]
+        - apiVersion: apps/v1
+          kind: ReplicaSet
+          metadata:
+            name: api-7d9c
+            labels: {app: api, pod-template-hash: 7d9c}
+            ownerReferences:
+            - {apiVersion: apps/v1, kind: Deployment, name: api, uid: 9a1b, controller: true, blockOwnerDeletion: true}
+          spec:
+            selector:
+              matchLabels: {app: api, pod-template-hash: 7d9c}
+            template:
+              metadata:
+                labels: {app: api, pod-template-hash: 7d9c}
+              spec:
+                containers:
+                - name: api
+                  image: api:1
+                  ports: [{containerPort: 8080}]
+        """;
+
+    private const string GetAllWarnings =
+        "switchyard: warning: -: document 0: pod/api-7d9c-x2x: metadata.ownerReferences: managed by rs/api-7d9c, which would undo or replace a change made here: generate for and inject rs/api-7d9c (or its own controller) instead; {0}\n" +
+        "switchyard: warning: -: document 0: rs/api-7d9c: metadata.ownerReferences: managed by deploy/api, which would undo or replace a change made here: generate for and inject deploy/api (or its own controller) instead; {0}\n";
+
+    [Fact]
+    public void Generate_on_kubectl_get_all_skips_the_replicasets_and_pods_a_controller_manages()
+    {
+        (int code, string stdout, string stderr) = Cli("generate", GetAll);
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, GetAllWarnings, "skipped"), stderr);
+        Assert.Equal("Deployment", JsonNode.Parse(stdout)!["workload"]!["kind"]!.GetValue<string>());
+        Assert.Equal(9900, JsonNode.Parse(stdout)!["ports"]![0]!["listen"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void Generate_for_a_managed_pod_names_its_controller()
+    {
+        (int code, string _, string stderr) = Cli("generate", GetAll, "-w", "pod/api-7d9c-x2x");
+
+        Assert.Equal(2, code);
+        Assert.EndsWith("-: document 0: metadata.ownerReferences: managed by rs/api-7d9c, which would undo or replace a change made here: generate for and inject rs/api-7d9c (or its own controller) instead\n", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inject_on_kubectl_get_all_injects_the_deployment_only()
+    {
+        (int code, string stdout, string stderr) = Cli("inject", GetAll);
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, GetAllWarnings, "passed through unchanged"), stderr);
+        List<ManifestDocument> input = ManifestReader.Read("in", GetAll);
+        List<ManifestDocument> output = ManifestReader.Read("out", stdout);
+        Assert.Equal(["Pod/api-7d9c-x2x", "Service/api", "ConfigMap/api-switchyard", "Deployment/api", "ReplicaSet/api-7d9c"], output.Select(d => $"{d.Kind}/{d.Name}"));
+        Assert.Equal(ManifestWriter.Write([input[0].Root, input[3].Root]), ManifestWriter.Write([output[0].Root, output[4].Root]));
+        Assert.True(ManifestInjector.IsInjected(output[3]));
+    }
+
     // ---- item 2: a Service shared by workloads whose ports differ gets one agent port that every workload listens on ----
 
     /// <summary>bookinfo's reviews: three versions behind one Service; v2 also declares 9900 (JMX), reached by a Service of its own.</summary>

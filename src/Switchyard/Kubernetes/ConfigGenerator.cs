@@ -53,6 +53,11 @@ public static partial class ConfigGenerator
             throw rollout.Error("spec.workloadRef", Workload.TemplateReferenceReason(Workload.TemplateReference(rollout)!));
         }
 
+        if (matches.Count == 0 && scan.Managed.FirstOrDefault(d => WorkloadKind.FromDocument(d) == kind && d.Name == name) is { } managed)
+        {
+            throw managed.Error("metadata.ownerReferences", InputScan.ManagedReason(managed));
+        }
+
         return matches.Count switch
         {
             1 => matches[0],

@@ -1,4 +1,5 @@
 using System.Globalization;
+using YamlDotNet.RepresentationModel;
 
 namespace Switchyard.Kubernetes;
 
@@ -6,15 +7,18 @@ namespace Switchyard.Kubernetes;
 /// The whole input as generate and inject see it: the workloads, the Services, and one warning line for each object
 /// that concerns no workload (input is whatever <c>kubectl get ... -o yaml</c> or a chart renders, so such objects are
 /// skipped, never an error): a Service that selects no workload of the input, an Argo Rollout whose pod template is
-/// another workload's (<c>spec.workloadRef</c>), and a kind that is neither a workload nor a Service.
+/// another workload's (<c>spec.workloadRef</c>), a workload managed by a controller (a ReplicaSet of a Deployment, the
+/// Pods of a ReplicaSet, as <c>kubectl get all</c> lists them: its owner is what to change), and a kind that is neither
+/// a workload nor a Service.
 /// </summary>
 public sealed class InputScan
 {
-    private InputScan(List<Workload> workloads, List<ServiceSpec> services, List<ManifestDocument> referenceRollouts, List<string> warnings)
+    private InputScan(List<Workload> workloads, List<ServiceSpec> services, List<ManifestDocument> referenceRollouts, List<ManifestDocument> managed, List<string> warnings)
     {
         Workloads = workloads;
         Services = services;
         ReferenceRollouts = referenceRollouts;
+        Managed = managed;
         Warnings = warnings;
     }
 
@@ -27,6 +31,12 @@ public sealed class InputScan
     /// <summary>Argo Rollouts with <c>spec.workloadRef</c> instead of <c>spec.template</c>: no agent of their own.</summary>
     public IReadOnlyList<ManifestDocument> ReferenceRollouts { get; }
 
+    /// <summary>Workloads with a controller (<c>metadata.ownerReferences[].controller: true</c>): no agent of their own.</summary>
+    public IReadOnlyList<ManifestDocument> Managed { get; }
+
+    /// <summary>True for a workload that gets no agent of its own although it is one (<see cref="ReferenceRollouts"/>, <see cref="Managed"/>).</summary>
+    public bool IsSkipped(ManifestDocument workload) => ReferenceRollouts.Contains(workload) || Managed.Contains(workload);
+
     /// <summary>One line per skipped object, in input order, ending with <c>what</c> was done with it.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
@@ -38,17 +48,22 @@ public sealed class InputScan
         var workloads = new List<Workload>();
         var services = new List<ServiceSpec>();
         var references = new List<ManifestDocument>();
+        var managed = new List<ManifestDocument>();
         foreach (ManifestDocument document in documents)
         {
             if (Workload.IsWorkload(document))
             {
-                if (Workload.TemplateReference(document) is null)
+                if (Workload.TemplateReference(document) is not null)
                 {
-                    workloads.Add(Workload.Read(document));
+                    references.Add(document);
+                }
+                else if (Controller(document) is not null)
+                {
+                    managed.Add(document);
                 }
                 else
                 {
-                    references.Add(document);
+                    workloads.Add(Workload.Read(document));
                 }
             }
             else if (document.Kind == "Service")
@@ -64,6 +79,10 @@ public sealed class InputScan
             if (Workload.TemplateReference(document) is { } reference)
             {
                 warnings.Add($"{at}: spec.workloadRef: {Workload.TemplateReferenceReason(reference)}; {skipped}");
+            }
+            else if (managed.Contains(document))
+            {
+                warnings.Add($"{at}: metadata.ownerReferences: {ManagedReason(document)}; {skipped}");
             }
             else if (services.FirstOrDefault(s => ReferenceEquals(s.Document, document)) is { } service)
             {
@@ -83,8 +102,32 @@ public sealed class InputScan
             }
         }
 
-        return new InputScan(workloads, services, references, warnings);
+        return new InputScan(workloads, services, references, managed, warnings);
     }
+
+    /// <summary>The controller of a workload as kubectl spells it (replicaset/web-5d4f8), from <c>metadata.ownerReferences</c>; null when none.</summary>
+    public static string? Controller(ManifestDocument document)
+    {
+        if (ManifestDocument.Child(document.Metadata, "ownerReferences") is not YamlSequenceNode owners)
+        {
+            return null;
+        }
+
+        foreach (YamlMappingNode owner in owners.Children.OfType<YamlMappingNode>())
+        {
+            if (ManifestDocument.Scalar(owner, "controller") == "true")
+            {
+                string kind = ManifestDocument.Scalar(owner, "kind") ?? "owner";
+                return $"{WorkloadKind.FromAlias(kind)?.Short ?? kind.ToLowerInvariant()}/{ManifestDocument.Scalar(owner, "name")}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Why a managed workload gets no agent of its own (the same words for generate and inject).</summary>
+    public static string ManagedReason(ManifestDocument document) =>
+        $"managed by {Controller(document)}, which would undo or replace a change made here: generate for and inject {Controller(document)} (or its own controller) instead";
 
     /// <summary>kubectl spelling of any object for messages: deploy/shop, service/shop, configmap/settings.</summary>
     public static string Display(ManifestDocument document)
@@ -97,5 +140,5 @@ public sealed class InputScan
     private static bool IsReadElsewhere(ManifestDocument document) =>
         document.Kind is MirrordTlsConfig.NamespacedKind or MirrordTlsConfig.ClusterKind ||
         (document.Kind == "ConfigMap" &&
-         ManifestDocument.Scalar(ManifestDocument.Child(document.Metadata, "labels") as YamlDotNet.RepresentationModel.YamlMappingNode, ManifestInjector.ManagedByLabel) == "switchyard");
+         ManifestDocument.Scalar(ManifestDocument.Child(document.Metadata, "labels") as YamlMappingNode, ManifestInjector.ManagedByLabel) == "switchyard");
 }

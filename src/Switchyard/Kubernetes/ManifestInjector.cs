@@ -40,7 +40,7 @@ public static partial class ManifestInjector
         var plans = new List<Generation>();
         foreach (ManifestDocument workload in documents.Where(IsWorkload))
         {
-            if (IsInjected(workload) || input.ReferenceRollouts.Contains(workload))
+            if (IsInjected(workload) || input.IsSkipped(workload))
             {
                 continue;
             }
