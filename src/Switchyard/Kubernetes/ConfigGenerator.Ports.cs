@@ -24,21 +24,21 @@ public static partial class ConfigGenerator
     /// Each container port is mapped once, ordered by container then port order in the pod spec, and gets an agent
     /// port (<see cref="Allocate"/>).
     /// </summary>
-    private static List<PortPlan> MapPorts(Workload workload, IReadOnlyList<Workload> workloads, IReadOnlyList<ServiceSpec> services, GenerateOptions options, List<string> warnings)
+    private static List<PortPlan> MapPorts(Workload workload, InputScan scan, GenerateOptions options, List<string> warnings)
     {
-        if (!services.Any(s => s.Selects(workload)))
+        if (scan.Selecting(workload).Count == 0)
         {
             throw workload.Document.Error($"{workload.PodPath}metadata.labels",
                 $"no Service in the input selects {workload.Display}: the agent needs at least one Service port to front");
         }
 
-        List<Mapping> mappings = Mappings(workload, services, warnings);
+        List<Mapping> mappings = Mappings(workload, scan, warnings);
         if (mappings.Count == 0)
         {
             throw workload.Document.Error($"{workload.PodPath}metadata.labels", $"the Services selecting {workload.Display} have no TCP or UDP ports");
         }
 
-        Dictionary<ContainerPortSpec, int> listen = Allocate(workload, mappings, workloads, services, options);
+        Dictionary<ContainerPortSpec, int> listen = Allocate(workload, mappings, scan, options);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var plans = new List<PortPlan>();
         foreach (Mapping m in mappings)
@@ -52,10 +52,10 @@ public static partial class ConfigGenerator
     }
 
     /// <summary>The container ports of <paramref name="workload"/> that its Services reach, in container then port order.</summary>
-    private static List<Mapping> Mappings(Workload workload, IReadOnlyList<ServiceSpec> services, List<string> warnings)
+    private static List<Mapping> Mappings(Workload workload, InputScan scan, List<string> warnings)
     {
         var mappings = new Dictionary<ContainerPortSpec, Mapping>(ReferenceEqualityComparer.Instance);
-        foreach (ServiceSpec service in services.Where(s => s.Selects(workload)))
+        foreach (ServiceSpec service in scan.Selecting(workload))
         {
             foreach (ServicePortSpec servicePort in service.Ports)
             {
@@ -87,26 +87,39 @@ public static partial class ConfigGenerator
     /// port. Each workload takes <c>--base-port</c>, +1, ... for its container ports in pod-spec order (a shared port
     /// already given by an earlier workload is kept), skipping the admin and tunnel ports, the container ports of the pod
     /// and, for a shared port, every port taken in any workload sharing it. The result depends on the input only, never
-    /// on which workload is asked for: generate and inject agree, workload by workload.
+    /// on which workload is asked for: generate and inject agree, workload by workload. Kept in the scan, so inject
+    /// allocates each group of linked workloads once.
     /// </summary>
-    private static Dictionary<ContainerPortSpec, int> Allocate(Workload workload, List<Mapping> own, IReadOnlyList<Workload> workloads, IReadOnlyList<ServiceSpec> services, GenerateOptions options)
+    private static Dictionary<ContainerPortSpec, int> Allocate(Workload workload, List<Mapping> own, InputScan scan, GenerateOptions options)
     {
+        int admin = ListenPort(options.AdminListen, 9901), tunnel = ListenPort(options.TunnelListen, 9902);
+        if (!scan.ListenPorts.TryGetValue((options.BasePort, admin, tunnel), out Dictionary<ContainerPortSpec, int>? listen))
+        {
+            scan.ListenPorts.Add((options.BasePort, admin, tunnel), listen = new Dictionary<ContainerPortSpec, int>(ReferenceEqualityComparer.Instance));
+        }
+
+        if (own.All(m => listen.ContainsKey(m.Port)))
+        {
+            return listen;
+        }
+
         // The workloads linked to this one through Services (transitively), in input order, with their mappings.
-        var linked = new HashSet<Workload>(ReferenceEqualityComparer.Instance) { workload };
+        var linked = new HashSet<Workload> { workload };
+        var linking = new HashSet<ServiceSpec>();
         var queue = new Queue<Workload>([workload]);
         while (queue.TryDequeue(out Workload? next))
         {
-            foreach (ServiceSpec service in services.Where(s => s.Selects(next)))
+            foreach (ServiceSpec service in scan.Selecting(next).Where(linking.Add))
             {
-                foreach (Workload other in workloads.Where(w => service.Selects(w) && linked.Add(w)))
+                foreach (Workload other in scan.SelectedBy(service).Where(linked.Add))
                 {
                     queue.Enqueue(other);
                 }
             }
         }
 
-        var members = workloads.Where(linked.Contains).ToList();
-        var mappings = members.ToDictionary(w => w, w => ReferenceEquals(w, workload) ? own : Mappings(w, services, []));
+        var members = scan.Workloads.Where(linked.Contains).ToList();
+        var mappings = members.ToDictionary(w => w, w => ReferenceEquals(w, workload) ? own : Mappings(w, scan, []));
 
         // Container ports joined by a Service port with a numeric targetPort share an agent port (union-find).
         var parent = new Dictionary<ContainerPortSpec, ContainerPortSpec>(ReferenceEqualityComparer.Instance);
@@ -131,12 +144,12 @@ public static partial class ConfigGenerator
         }
 
         var sharedBy = new Dictionary<ContainerPortSpec, (ServiceSpec Service, ServicePortSpec Port)>(ReferenceEqualityComparer.Instance);
-        foreach (ServiceSpec service in services)
+        foreach (ServiceSpec service in scan.Services.Where(linking.Contains))
         {
             foreach (ServicePortSpec servicePort in service.Ports.Where(p => p.TargetName is null && p.Protocol != "SCTP"))
             {
                 ContainerPortSpec? first = null;
-                foreach (Workload w in members.Where(service.Selects))
+                foreach (Workload w in scan.SelectedBy(service))
                 {
                     Mapping m = mappings[w].First(m => m.Refs.Any(r => ReferenceEquals(r.Service, service.Document) && r.PortIndex == servicePort.Index));
                     if (first is null)
@@ -167,9 +180,7 @@ public static partial class ConfigGenerator
             group.Add(port);
         }
 
-        int admin = ListenPort(options.AdminListen, 9901), tunnel = ListenPort(options.TunnelListen, 9902);
         var taken = members.ToDictionary(w => w, w => new HashSet<int>(w.AllPorts.Select(p => p.Number)) { admin, tunnel });
-        var listen = new Dictionary<ContainerPortSpec, int>(ReferenceEqualityComparer.Instance);
         foreach (Workload w in members)
         {
             int candidate = options.BasePort;

@@ -12,11 +12,11 @@ public static partial class ConfigGenerator
     /// <summary>Throws <see cref="KubeInputException"/> for bad input (exit 2).</summary>
     public static Generation Generate(IReadOnlyList<ManifestDocument> documents, GenerateOptions options)
     {
-        InputScan input = InputScan.Read(documents, "skipped");
+        InputScan input = options.Input ?? InputScan.Read(documents, "skipped");
         var tlsConfigs = documents.Where(MirrordTlsConfig.IsTlsConfig).Select(MirrordTlsConfig.Read).ToList();
         var warnings = options.ReportSkipped ? new List<string>(input.Warnings) : [];
         Workload workload = Pick(documents, input, options.Workload);
-        List<PortPlan> ports = MapPorts(workload, input.Workloads, input.Services, options, warnings);
+        List<PortPlan> ports = MapPorts(workload, input, options, warnings);
         TlsResult tls = ApplyTls(workload, ports, tlsConfigs, warnings);
         string json = ConfigJsonWriter.Write(workload, options, ports);
         return new Generation(workload.Document, json, ports.Select(p => p.Port).ToList(), tls.SecretNames, tls.TlsPaths, warnings);

@@ -24,6 +24,12 @@ public sealed record GenerateOptions
     /// (see <see cref="InputScan"/>). inject, which generates once per workload, reports those once itself.
     /// </summary>
     public bool ReportSkipped { get; init; } = true;
+
+    /// <summary>
+    /// The input already scanned (<see cref="InputScan.Read"/> of the same documents), null: scan it. inject scans once
+    /// for all the workloads it generates for, so a large input is not read again per workload.
+    /// </summary>
+    public InputScan? Input { get; init; }
 }
 
 /// <summary>Where inject mounts the secret named by a <c>*-tls-secret.PORT</c> annotation (agent container only).</summary>

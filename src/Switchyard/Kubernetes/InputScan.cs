@@ -13,13 +13,35 @@ namespace Switchyard.Kubernetes;
 /// </summary>
 public sealed class InputScan
 {
-    private InputScan(List<Workload> workloads, List<ServiceSpec> services, List<ManifestDocument> referenceRollouts, List<ManifestDocument> managed, List<string> warnings)
+    private readonly Dictionary<ServiceSpec, List<Workload>> selectedBy = [];
+    private readonly Dictionary<Workload, List<ServiceSpec>> selecting = [];
+    private readonly HashSet<ManifestDocument> skippedWorkloads;
+    private readonly Dictionary<ManifestDocument, Workload> workloadOf;
+
+    private InputScan(List<Workload> workloads, List<ServiceSpec> services, List<ManifestDocument> referenceRollouts, List<ManifestDocument> managed)
     {
         Workloads = workloads;
         Services = services;
         ReferenceRollouts = referenceRollouts;
         Managed = managed;
-        Warnings = warnings;
+        skippedWorkloads = [.. referenceRollouts, .. managed];
+        workloadOf = workloads.ToDictionary(w => w.Document);
+
+        // Who selects whom, once: generate and inject ask it for every workload (inject once per workload).
+        foreach (Workload workload in workloads)
+        {
+            selecting[workload] = [];
+        }
+
+        foreach (ServiceSpec service in services)
+        {
+            List<Workload> selected = workloads.Where(service.Selects).ToList();
+            selectedBy[service] = selected;
+            foreach (Workload workload in selected)
+            {
+                selecting[workload].Add(service);
+            }
+        }
     }
 
     /// <summary>Every workload with a pod template of its own, in input order.</summary>
@@ -35,10 +57,22 @@ public sealed class InputScan
     public IReadOnlyList<ManifestDocument> Managed { get; }
 
     /// <summary>True for a workload that gets no agent of its own although it is one (<see cref="ReferenceRollouts"/>, <see cref="Managed"/>).</summary>
-    public bool IsSkipped(ManifestDocument workload) => ReferenceRollouts.Contains(workload) || Managed.Contains(workload);
+    public bool IsSkipped(ManifestDocument workload) => skippedWorkloads.Contains(workload);
 
     /// <summary>One line per skipped object, in input order, ending with <c>what</c> was done with it.</summary>
-    public IReadOnlyList<string> Warnings { get; }
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
+    /// <summary>The workload read from a document of the input; null for other documents and skipped workloads.</summary>
+    public Workload? WorkloadOf(ManifestDocument document) => workloadOf.GetValueOrDefault(document);
+
+    /// <summary>The Services selecting a workload of <see cref="Workloads"/>, in input order.</summary>
+    public IReadOnlyList<ServiceSpec> Selecting(Workload workload) => selecting[workload];
+
+    /// <summary>The workloads a Service of <see cref="Services"/> selects, in input order.</summary>
+    public IReadOnlyList<Workload> SelectedBy(ServiceSpec service) => selectedBy[service];
+
+    /// <summary>Agent ports already allocated, per (base port, admin port, tunnel port): see ConfigGenerator.Allocate.</summary>
+    internal Dictionary<(int BasePort, int Admin, int Tunnel), Dictionary<ContainerPortSpec, int>> ListenPorts { get; } = [];
 
     /// <summary>Throws <see cref="KubeInputException"/> for a malformed workload or Service.</summary>
     /// <param name="documents">The input.</param>
@@ -72,6 +106,8 @@ public sealed class InputScan
             }
         }
 
+        var scan = new InputScan(workloads, services, references, managed);
+        var serviceOf = services.ToDictionary(s => s.Document);
         var warnings = new List<string>();
         foreach (ManifestDocument document in documents)
         {
@@ -80,17 +116,17 @@ public sealed class InputScan
             {
                 warnings.Add($"{at}: spec.workloadRef: {Workload.TemplateReferenceReason(reference)}; {skipped}");
             }
-            else if (managed.Contains(document))
+            else if (scan.IsSkipped(document))
             {
                 warnings.Add($"{at}: metadata.ownerReferences: {ManagedReason(document)}; {skipped}");
             }
-            else if (services.FirstOrDefault(s => ReferenceEquals(s.Document, document)) is { } service)
+            else if (serviceOf.TryGetValue(document, out ServiceSpec? service))
             {
                 if (service.Selector is null)
                 {
                     warnings.Add($"{at}: no spec.selector (its endpoints are managed by hand); {skipped}");
                 }
-                else if (!workloads.Any(service.Selects))
+                else if (scan.SelectedBy(service).Count == 0)
                 {
                     string selector = string.Join(",", service.Selector.Select(p => $"{p.Key}={p.Value}"));
                     warnings.Add($"{at}: spec.selector {selector} selects no workload in namespace {document.Namespace} of the input; {skipped}");
@@ -102,7 +138,8 @@ public sealed class InputScan
             }
         }
 
-        return new InputScan(workloads, services, references, managed, warnings);
+        scan.Warnings = warnings;
+        return scan;
     }
 
     /// <summary>The controller of a workload as kubectl spells it (replicaset/web-5d4f8), from <c>metadata.ownerReferences</c>; null when none.</summary>

@@ -34,7 +34,6 @@ public static partial class ManifestInjector
     {
         InputScan input = InputScan.Read(documents, "passed through unchanged");
         var warnings = new List<string>(input.Warnings);
-        List<ManifestDocument> services = documents.Where(d => d.Kind == "Service").ToList();
 
         // Generate every config first, then edit: a Service shared by two workloads must look the same to both generations.
         var plans = new List<Generation>();
@@ -45,7 +44,7 @@ public static partial class ManifestInjector
                 continue;
             }
 
-            if (!services.Any(s => Selects(s, workload)))
+            if (input.WorkloadOf(workload) is not { } read || input.Selecting(read).Count == 0)
             {
                 // A sidecar needs a Service port to front; without the Service in the input nothing would be injected, silently.
                 string kind = WorkloadKind.FromDocument(workload)!.Short;
@@ -53,7 +52,7 @@ public static partial class ManifestInjector
                     $"no Service of the input selects {Describe(workload)}: pass the Service(s) selecting it too, e.g. kubectl get {kind},svc -o yaml | switchyard inject -f -");
             }
 
-            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}", ReportSkipped = false });
+            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}", ReportSkipped = false, Input = input });
             warnings.AddRange(generation.Warnings.Select(w => $"{Describe(workload)}: {w}"));
             if (generation.Ports.Count == 0)
             {
