@@ -522,6 +522,37 @@ public sealed class RealInputTests
             stderr);
     }
 
+    [Fact]
+    public void Inject_of_a_namespace_with_many_workloads_behind_one_service_gives_every_agent_the_services_target_port()
+    {
+        // 300 workloads, each with a Service of its own on a named port, all behind one Service on a numeric targetPort;
+        // every tenth declares 9900 itself, so the shared port must skip it in all of them. (The input is scanned once:
+        // this took minutes when every workload's generation read the whole input again.)
+        var yaml = new StringBuilder();
+        for (int i = 0; i < 300; i++)
+        {
+            string extra = i % 10 == 0 ? ", {containerPort: 9900}" : string.Empty;
+            yaml.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: ns}}\nspec:\n  template:\n    metadata:\n      labels: {{app: app{i}, tier: web}}\n    spec:\n      containers:\n      - name: c\n        ports: [{{containerPort: 8080}}, {{name: m, containerPort: 9090}}{extra}]\n");
+            yaml.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"---\napiVersion: v1\nkind: Service\nmetadata: {{name: app{i}, namespace: ns}}\nspec:\n  selector: {{app: app{i}}}\n  ports: [{{name: m, port: 9090, targetPort: m}}]\n");
+        }
+
+        yaml.Append("---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: ns}\nspec:\n  selector: {tier: web}\n  ports: [{port: 80, targetPort: 8080}]\n");
+
+        (int code, string stdout, string stderr) = Cli("inject", yaml.ToString());
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, stderr);
+        List<ManifestDocument> output = ManifestReader.Read("out", stdout);
+        Assert.Equal("9903", Scalar(Maps(GetSeq(GetMap(output.Single(d => d.Kind == "Service" && d.Name == "web").Root, "spec"), "ports")).Single(), "targetPort"));
+        var listens = output.Where(d => d.Kind == "ConfigMap")
+            .Select(d => JsonNode.Parse(Scalar(GetMap(d.Root, "data"), "config.json")!)!["ports"]!.AsArray().Select(p => (p!["app"]!.GetValue<string>(), p["listen"]!.GetValue<int>())).ToList())
+            .ToList();
+        Assert.Equal(300, listens.Count);
+        Assert.All(listens, l => Assert.Contains(("127.0.0.1:8080", 9903), l));
+    }
+
     // ---- item 4: inject of a workload whose Service is not in the input ----
 
     [Fact]
