@@ -66,6 +66,6 @@ public static partial class ConfigGenerator
         };
     }
 
-    internal static string Describe(Workload w) =>
+    private static string Describe(Workload w) =>
         $"{w.Display} (namespace {w.Namespace}, {w.Document.File}: document {w.Document.Index.ToString(CultureInfo.InvariantCulture)})";
 }
