@@ -59,7 +59,7 @@ public sealed class InputScan
     /// <summary>True for a workload that gets no agent of its own although it is one (<see cref="ReferenceRollouts"/>, <see cref="Managed"/>).</summary>
     public bool IsSkipped(ManifestDocument workload) => skippedWorkloads.Contains(workload);
 
-    /// <summary>One line per skipped object, in input order, ending with <c>what</c> was done with it.</summary>
+    /// <summary>One line per skipped object, in input order, ending with what was done with it (the <c>skipped</c> argument of <see cref="Read"/>).</summary>
     public IReadOnlyList<string> Warnings { get; private set; } = [];
 
     /// <summary>The workload read from a document of the input; null for other documents and skipped workloads.</summary>
