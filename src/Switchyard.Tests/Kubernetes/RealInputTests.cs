@@ -174,6 +174,34 @@ public sealed class RealInputTests
     }
 
     [Fact]
+    public void Services_read_from_a_live_cluster_select_their_rollout_despite_the_controllers_hash_label()
+    {
+        // The Argo Rollouts controller adds rollouts-pod-template-hash to the stable and canary Services' selectors.
+        string live = Rollout.Replace("  selector: {app: web}\n  ports:", "  selector: {app: web, rollouts-pod-template-hash: 6b9f7c5d8}\n  ports:", StringComparison.Ordinal);
+        Assert.Contains("rollouts-pod-template-hash", live, StringComparison.Ordinal);
+
+        (int code, string stdout, string stderr) = Cli("inject", live);
+
+        Assert.Equal(0, code);
+        Assert.Equal(string.Empty, stderr);
+        List<ManifestDocument> output = ManifestReader.Read("out", stdout);
+        Assert.True(ManifestInjector.IsInjected(output.Single(d => d.Kind == "Rollout")));
+        YamlMappingNode spec = GetMap(output.Single(d => d.Kind == "Service").Root, "spec")!;
+        Assert.Equal("6b9f7c5d8", Scalar(GetMap(spec, "selector"), "rollouts-pod-template-hash"));
+        Assert.Equal(["http", "9903"], Maps(GetSeq(spec, "ports")).Select(p => Scalar(p, "targetPort")));
+    }
+
+    [Fact]
+    public void The_rollouts_hash_label_selects_nothing_but_a_rollout()
+    {
+        string yaml = Api(extraDocuments: "---\napiVersion: v1\nkind: Service\nmetadata: {name: hashed}\nspec:\n  selector: {app: api, rollouts-pod-template-hash: 6b9f7c5d8}\n  ports: [{port: 80}]\n");
+
+        Assert.Equal(
+            ["app.yaml: document 2: service/hashed: spec.selector app=api,rollouts-pod-template-hash=6b9f7c5d8 selects no workload in namespace default of the input; skipped"],
+            Generate(yaml).Warnings);
+    }
+
+    [Fact]
     public void A_rollout_kind_of_another_api_group_is_no_workload()
     {
         string yaml = Api(extraDocuments: "---\napiVersion: example.com/v1\nkind: Rollout\nmetadata: {name: r}\nspec: {}\n");

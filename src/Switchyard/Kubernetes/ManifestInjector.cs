@@ -104,7 +104,10 @@ public static partial class ManifestInjector
             || Maps(GetSeq(spec, "containers")).Any(c => Scalar(c, "name") == AgentContainerName);
     }
 
-    /// <summary>A Service selects a workload when it has a selector, lives in the same namespace, and every selector label is on the pod template.</summary>
+    /// <summary>
+    /// A Service selects a workload when it has a selector, lives in the same namespace, and every selector label is on the
+    /// pod template (as <see cref="ServiceSpec.Selects"/>, <see cref="ServiceSpec.RolloutsPodTemplateHash"/> included).
+    /// </summary>
     public static bool Selects(ManifestDocument service, ManifestDocument workload)
     {
         YamlMappingNode? selector = GetMap(GetMap(service.Root, "spec"), "selector");
@@ -114,8 +117,10 @@ public static partial class ManifestInjector
         }
 
         YamlMappingNode? labels = GetMap(PodTemplate(workload).Metadata, "labels");
+        bool rollout = WorkloadKind.FromDocument(workload)?.Kind == WorkloadKind.RolloutKind;
         return selector.Children.All(entry =>
-            entry.Key is YamlScalarNode { Value: { } key } && Scalar(labels, key) is { } value && value == (entry.Value as YamlScalarNode)?.Value);
+            entry.Key is YamlScalarNode { Value: { } key } &&
+            ((Scalar(labels, key) is { } value && value == (entry.Value as YamlScalarNode)?.Value) || (rollout && key == ServiceSpec.RolloutsPodTemplateHash)));
     }
 
     /// <summary>The pod metadata and pod spec of a workload: the Pod itself, or spec.template of the controllers.</summary>
