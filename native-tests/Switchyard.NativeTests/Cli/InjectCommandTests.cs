@@ -29,16 +29,45 @@ public sealed class InjectCommandTests(ITestOutputHelper output)
     [Fact]
     public async Task StdinAndFileGiveTheSameOutputAndWarningsGoToStderr()
     {
-        string text = await File.ReadAllTextAsync(Fixture("dns-udp-numeric.yaml"));
+        string text = await File.ReadAllTextAsync(Fixture("shop-named-ports.yaml"));
 
-        var fromFile = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", Fixture("dns-udp-numeric.yaml")]);
+        var fromFile = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", Fixture("shop-named-ports.yaml")]);
         var fromStdin = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", "-"], stdin: text);
 
         Assert.True(fromFile.ExitCode == 0, fromFile.ToString());
         Assert.True(fromStdin.ExitCode == 0, fromStdin.ToString());
         Assert.Equal(fromFile.Stdout, fromStdin.Stdout);
-        Assert.Contains("switchyard: warning: deployment/worker: no Service selects it", fromStdin.Stderr, StringComparison.Ordinal);
+        Assert.Contains("switchyard: warning: -: document 0: configmap/shop-settings: neither a workload nor a Service; passed through unchanged\n", fromStdin.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("warning", fromStdin.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADeploymentWithoutItsServiceExitsTwoSayingToPassTheService()
+    {
+        string deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop}\nspec:\n  template:\n    metadata:\n      labels: {app: shop}\n    spec:\n      containers:\n      - {name: shop, image: shop, ports: [{containerPort: 8080}]}\n";
+
+        var result = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", "-"], stdin: deployment);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Equal(
+            "-: document 0: spec.template.metadata.labels: no Service of the input selects deployment/shop: pass the Service(s) selecting it too, e.g. kubectl get deploy,svc -o yaml | switchyard inject -f -\n",
+            result.Stderr);
+        Assert.Equal(string.Empty, result.Stdout);
+    }
+
+    [Fact]
+    public async Task AServiceThatSelectsNoWorkloadIsOneWarningAndTheRestIsInjected()
+    {
+        string text = await File.ReadAllTextAsync(Fixture("dns-udp-numeric.yaml"))
+            + "---\napiVersion: v1\nkind: Service\nmetadata: {name: other, namespace: infra}\nspec:\n  selector: {app: other}\n  ports: [{port: 80}]\n";
+
+        var result = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["inject", "-f", "-"], stdin: text);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "switchyard: warning: -: document 2: service/other: spec.selector app=other selects no workload in namespace infra of the input; passed through unchanged\n",
+            result.Stderr);
+        Assert.Contains("  name: dns-switchyard\n", result.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]

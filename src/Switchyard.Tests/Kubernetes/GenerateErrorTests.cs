@@ -61,7 +61,7 @@ public sealed class GenerateErrorTests
     [InlineData("deploy/a/b")]
     public void A_malformed_workload_flag_says_what_is_expected(string flag) =>
         Assert.Equal(
-            $"app.yaml: --workload: expected KIND/NAME such as deploy/shop, sts/db, ds/agent, rs/web or pod/debug, found \"{flag}\"",
+            $"app.yaml: --workload: expected KIND/NAME such as deploy/shop, sts/db, ds/agent, rs/web, rollout/web or pod/debug, found \"{flag}\"",
             Error(Api(), flag));
 
     [Fact]
@@ -79,20 +79,20 @@ public sealed class GenerateErrorTests
     [Fact]
     public void Input_without_workloads_is_an_error() =>
         Assert.Equal(
-            "app.yaml: kind: no Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod in the input",
+            "app.yaml: kind: no Deployment, StatefulSet, DaemonSet, ReplicaSet, Argo Rollout or Pod in the input",
             Error("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"));
 
     [Fact]
-    public void A_service_that_selects_nothing_in_the_input_is_an_error() =>
+    public void A_service_that_selects_nothing_in_the_input_is_skipped_with_a_warning() =>
         Assert.Equal(
-            "app.yaml: document 2: spec.selector: app=payments selects no workload in namespace default of the input",
-            Error(Api(extraDocuments: "---\napiVersion: v1\nkind: Service\nmetadata: {name: pay}\nspec:\n  selector: {app: payments}\n  ports: [{port: 80}]\n")));
+            ["app.yaml: document 2: service/pay: spec.selector app=payments selects no workload in namespace default of the input; skipped"],
+            Generate(Api(extraDocuments: "---\napiVersion: v1\nkind: Service\nmetadata: {name: pay}\nspec:\n  selector: {app: payments}\n  ports: [{port: 80}]\n")).Warnings);
 
     [Fact]
     public void A_service_selecting_a_workload_of_another_namespace_selects_nothing() =>
         Assert.Equal(
-            "app.yaml: document 2: spec.selector: app=api selects no workload in namespace prod of the input",
-            Error(Api(extraDocuments: "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: prod}\nspec:\n  selector: {app: api}\n  ports: [{port: 80}]\n")));
+            ["app.yaml: document 2: service/api: spec.selector app=api selects no workload in namespace prod of the input; skipped"],
+            Generate(Api(extraDocuments: "---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: prod}\nspec:\n  selector: {app: api}\n  ports: [{port: 80}]\n")).Warnings);
 
     [Fact]
     public void A_workload_that_no_service_selects_is_an_error() =>

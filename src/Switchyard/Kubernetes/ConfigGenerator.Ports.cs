@@ -21,20 +21,41 @@ public static partial class ConfigGenerator
     /// <summary>
     /// Every Service (document order) that selects the workload, every port of it: targetPort absent = the port
     /// number, a number = the container port with that number and protocol, a name = the container port with that name.
-    /// Each container port is mapped once, ordered by container then port order in the pod spec, and gets
-    /// listen = BasePort + i, skipping the admin and tunnel ports and every container port of the pod.
+    /// Each container port is mapped once, ordered by container then port order in the pod spec, and gets an agent
+    /// port (<see cref="Allocate"/>).
     /// </summary>
-    private static List<PortPlan> MapPorts(Workload workload, List<ServiceSpec> services, GenerateOptions options, List<string> warnings)
+    private static List<PortPlan> MapPorts(Workload workload, InputScan scan, GenerateOptions options, List<string> warnings)
     {
-        var mappings = new Dictionary<ContainerPortSpec, Mapping>(ReferenceEqualityComparer.Instance);
-        var selecting = services.Where(s => s.Selects(workload)).ToList();
-        if (selecting.Count == 0)
+        if (scan.Selecting(workload).Count == 0)
         {
             throw workload.Document.Error($"{workload.PodPath}metadata.labels",
                 $"no Service in the input selects {workload.Display}: the agent needs at least one Service port to front");
         }
 
-        foreach (ServiceSpec service in selecting)
+        List<Mapping> mappings = Mappings(workload, scan, warnings);
+        if (mappings.Count == 0)
+        {
+            throw workload.Document.Error($"{workload.PodPath}metadata.labels", $"the Services selecting {workload.Display} have no TCP or UDP ports");
+        }
+
+        Dictionary<ContainerPortSpec, int> listen = Allocate(workload, mappings, scan, options);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var plans = new List<PortPlan>();
+        foreach (Mapping m in mappings)
+        {
+            string name = UniqueName(names, m.Port.Name ?? m.ServicePorts.FirstOrDefault(s => !string.IsNullOrEmpty(s.Name))?.Name ?? $"port-{m.Port.Number}");
+            var generated = new GeneratedPort(name, m.Container.Name, m.Port.Name, m.Port.Number, m.Port.Protocol, listen[m.Port], m.Refs);
+            plans.Add(new PortPlan(generated, m.ServicePorts.FirstOrDefault(s => !string.IsNullOrEmpty(s.AppProtocol))?.AppProtocol));
+        }
+
+        return plans;
+    }
+
+    /// <summary>The container ports of <paramref name="workload"/> that its Services reach, in container then port order.</summary>
+    private static List<Mapping> Mappings(Workload workload, InputScan scan, List<string> warnings)
+    {
+        var mappings = new Dictionary<ContainerPortSpec, Mapping>(ReferenceEqualityComparer.Instance);
+        foreach (ServiceSpec service in scan.Selecting(workload))
         {
             foreach (ServicePortSpec servicePort in service.Ports)
             {
@@ -56,37 +77,144 @@ public static partial class ConfigGenerator
             }
         }
 
-        if (mappings.Count == 0)
-        {
-            throw workload.Document.Error($"{workload.PodPath}metadata.labels", $"the Services selecting {workload.Display} have no TCP or UDP ports");
-        }
-
-        var reserved = new HashSet<int>(workload.AllPorts.Select(p => p.Number)) { ListenPort(options.AdminListen, 9901), ListenPort(options.TunnelListen, 9902) };
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var plans = new List<PortPlan>();
-        int next = options.BasePort;
-        foreach (Mapping m in mappings.Values.OrderBy(m => m.Container.Index).ThenBy(m => m.Port.PortIndex))
-        {
-            while (reserved.Contains(next))
-            {
-                next++;
-            }
-
-            if (next > 65535)
-            {
-                throw new KubeInputException(workload.Document.File, workload.Document.Index, "--base-port",
-                    $"no agent port left above {options.BasePort} for {mappings.Count} ports");
-            }
-
-            reserved.Add(next);
-            string name = UniqueName(names, m.Port.Name ?? m.ServicePorts.FirstOrDefault(s => !string.IsNullOrEmpty(s.Name))?.Name ?? $"port-{m.Port.Number}");
-            var generated = new GeneratedPort(name, m.Container.Name, m.Port.Name, m.Port.Number, m.Port.Protocol, next, m.Refs);
-            plans.Add(new PortPlan(generated, m.ServicePorts.FirstOrDefault(s => !string.IsNullOrEmpty(s.AppProtocol))?.AppProtocol));
-            next++;
-        }
-
-        return plans;
+        return mappings.Values.OrderBy(m => m.Container.Index).ThenBy(m => m.Port.PortIndex).ToList();
     }
+
+    /// <summary>
+    /// The agent port of each mapped container port. A Service port with a numeric (or absent) targetPort is rewritten
+    /// to one agent port, so every workload it selects must listen there: the workloads linked to this one through
+    /// Services are allocated together, in input order, and container ports joined by such Service ports share one agent
+    /// port. Each workload takes <c>--base-port</c>, +1, ... for its container ports in pod-spec order (a shared port
+    /// already given by an earlier workload is kept), skipping the admin and tunnel ports, the container ports of the pod
+    /// and, for a shared port, every port taken in any workload sharing it. The result depends on the input only, never
+    /// on which workload is asked for: generate and inject agree, workload by workload. Kept in the scan, so inject
+    /// allocates each group of linked workloads once.
+    /// </summary>
+    private static Dictionary<ContainerPortSpec, int> Allocate(Workload workload, List<Mapping> own, InputScan scan, GenerateOptions options)
+    {
+        int admin = ListenPort(options.AdminListen, 9901), tunnel = ListenPort(options.TunnelListen, 9902);
+        if (!scan.ListenPorts.TryGetValue((options.BasePort, admin, tunnel), out Dictionary<ContainerPortSpec, int>? listen))
+        {
+            scan.ListenPorts.Add((options.BasePort, admin, tunnel), listen = new Dictionary<ContainerPortSpec, int>(ReferenceEqualityComparer.Instance));
+        }
+
+        if (own.All(m => listen.ContainsKey(m.Port)))
+        {
+            return listen;
+        }
+
+        // The workloads linked to this one through Services (transitively), in input order, with their mappings.
+        var linked = new HashSet<Workload> { workload };
+        var linking = new HashSet<ServiceSpec>();
+        var queue = new Queue<Workload>([workload]);
+        while (queue.TryDequeue(out Workload? next))
+        {
+            foreach (ServiceSpec service in scan.Selecting(next).Where(linking.Add))
+            {
+                foreach (Workload other in scan.SelectedBy(service).Where(linked.Add))
+                {
+                    queue.Enqueue(other);
+                }
+            }
+        }
+
+        var members = scan.Workloads.Where(linked.Contains).ToList();
+        var mappings = members.ToDictionary(w => w, w => ReferenceEquals(w, workload) ? own : Mappings(w, scan, []));
+
+        // Container ports joined by a Service port with a numeric targetPort share an agent port (union-find).
+        var parent = new Dictionary<ContainerPortSpec, ContainerPortSpec>(ReferenceEqualityComparer.Instance);
+        var owner = new Dictionary<ContainerPortSpec, Workload>(ReferenceEqualityComparer.Instance);
+        foreach (Workload w in members)
+        {
+            foreach (Mapping m in mappings[w])
+            {
+                parent[m.Port] = m.Port;
+                owner[m.Port] = w;
+            }
+        }
+
+        ContainerPortSpec Root(ContainerPortSpec p)
+        {
+            while (!ReferenceEquals(parent[p], p))
+            {
+                p = parent[p] = parent[parent[p]];
+            }
+
+            return p;
+        }
+
+        var sharedBy = new Dictionary<ContainerPortSpec, (ServiceSpec Service, ServicePortSpec Port)>(ReferenceEqualityComparer.Instance);
+        foreach (ServiceSpec service in scan.Services.Where(linking.Contains))
+        {
+            foreach (ServicePortSpec servicePort in service.Ports.Where(p => p.TargetName is null && p.Protocol != "SCTP"))
+            {
+                ContainerPortSpec? first = null;
+                foreach (Workload w in scan.SelectedBy(service))
+                {
+                    Mapping m = mappings[w].First(m => m.Refs.Any(r => ReferenceEquals(r.Service, service.Document) && r.PortIndex == servicePort.Index));
+                    if (first is null)
+                    {
+                        first = m.Port;
+                        continue;
+                    }
+
+                    ContainerPortSpec a = Root(first), b = Root(m.Port);
+                    if (!ReferenceEquals(a, b))
+                    {
+                        parent[b] = a;
+                        sharedBy.TryAdd(a, (service, servicePort));
+                    }
+                }
+            }
+        }
+
+        var groups = new Dictionary<ContainerPortSpec, List<ContainerPortSpec>>(ReferenceEqualityComparer.Instance);
+        foreach (ContainerPortSpec port in owner.Keys)
+        {
+            ContainerPortSpec root = Root(port);
+            if (!groups.TryGetValue(root, out List<ContainerPortSpec>? group))
+            {
+                groups.Add(root, group = []);
+            }
+
+            group.Add(port);
+        }
+
+        var taken = members.ToDictionary(w => w, w => new HashSet<int>(w.AllPorts.Select(p => p.Number)) { admin, tunnel });
+        foreach (Workload w in members)
+        {
+            int candidate = options.BasePort;
+            foreach (Mapping m in mappings[w].Where(m => !listen.ContainsKey(m.Port)))
+            {
+                List<ContainerPortSpec> group = groups[Root(m.Port)];
+                while (candidate <= 65535 && group.Any(p => taken[owner[p]].Contains(candidate)))
+                {
+                    candidate++;
+                }
+
+                if (candidate > 65535)
+                {
+                    string sharing = group.Count == 1 ? string.Empty :
+                        $" free in every workload behind {SharedBy(sharedBy, Root(m.Port))} ({string.Join(", ", group.Select(p => owner[p].Display).Distinct())}, which must listen on the same port for it)";
+                    throw new KubeInputException(w.Document.File, w.Document.Index, "--base-port",
+                        $"no agent port left above {options.BasePort}{sharing} for {w.Display} port {m.Port.Number}");
+                }
+
+                foreach (ContainerPortSpec p in group)
+                {
+                    listen[p] = candidate;
+                    taken[owner[p]].Add(candidate);
+                }
+
+                candidate++;
+            }
+        }
+
+        return listen;
+    }
+
+    private static string SharedBy(Dictionary<ContainerPortSpec, (ServiceSpec Service, ServicePortSpec Port)> sharedBy, ContainerPortSpec root) =>
+        sharedBy.TryGetValue(root, out var s) ? $"service/{s.Service.Document.Name} port {s.Port.Port}" : "one Service port";
 
     private static (ContainerSpec Container, ContainerPortSpec Port) Target(Workload workload, ServiceSpec service, ServicePortSpec servicePort)
     {

@@ -12,30 +12,20 @@ public static partial class ConfigGenerator
     /// <summary>Throws <see cref="KubeInputException"/> for bad input (exit 2).</summary>
     public static Generation Generate(IReadOnlyList<ManifestDocument> documents, GenerateOptions options)
     {
-        var workloads = documents.Where(Workload.IsWorkload).Select(Workload.Read).ToList();
-        var services = documents.Where(d => d.Kind == "Service").Select(ServiceSpec.Read).ToList();
+        InputScan input = options.Input ?? InputScan.Read(documents, "skipped");
         var tlsConfigs = documents.Where(MirrordTlsConfig.IsTlsConfig).Select(MirrordTlsConfig.Read).ToList();
-
-        foreach (ServiceSpec service in services)
-        {
-            if (service.Selector is not null && !workloads.Any(service.Selects))
-            {
-                string selector = string.Join(",", service.Selector.Select(p => $"{p.Key}={p.Value}"));
-                throw service.Document.Error("spec.selector", $"{selector} selects no workload in namespace {service.Document.Namespace} of the input");
-            }
-        }
-
-        Workload workload = Pick(documents, workloads, options.Workload);
-        var warnings = new List<string>();
-        List<PortPlan> ports = MapPorts(workload, services, options, warnings);
+        var warnings = options.ReportSkipped ? new List<string>(input.Warnings) : [];
+        Workload workload = Pick(documents, input, options.Workload);
+        List<PortPlan> ports = MapPorts(workload, input, options, warnings);
         TlsResult tls = ApplyTls(workload, ports, tlsConfigs, warnings);
         string json = ConfigJsonWriter.Write(workload, options, ports);
         return new Generation(workload.Document, json, ports.Select(p => p.Port).ToList(), tls.SecretNames, tls.TlsPaths, warnings);
     }
 
     /// <summary>The workload named by --workload (kubectl spelling), or the only one of the input.</summary>
-    private static Workload Pick(IReadOnlyList<ManifestDocument> documents, List<Workload> workloads, string? wanted)
+    private static Workload Pick(IReadOnlyList<ManifestDocument> documents, InputScan scan, string? wanted)
     {
+        IReadOnlyList<Workload> workloads = scan.Workloads;
         string input = documents.Count == 0 ? "input" : string.Join(", ", documents.Select(d => d.File).Distinct());
         string candidates = workloads.Count == 0 ? "none" : string.Join(", ", workloads.Select(Describe));
         if (wanted is null)
@@ -43,7 +33,7 @@ public static partial class ConfigGenerator
             return workloads.Count switch
             {
                 1 => workloads[0],
-                0 => throw new KubeInputException(input, null, "kind", "no Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod in the input"),
+                0 => throw new KubeInputException(input, null, "kind", "no Deployment, StatefulSet, DaemonSet, ReplicaSet, Argo Rollout or Pod in the input"),
                 _ => throw new KubeInputException(input, null, "--workload", $"the input holds {workloads.Count} workloads, name one with --workload KIND/NAME: {candidates}"),
             };
         }
@@ -54,10 +44,20 @@ public static partial class ConfigGenerator
         if (kind is null || name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
         {
             throw new KubeInputException(input, null, "--workload",
-                $"expected KIND/NAME such as deploy/shop, sts/db, ds/agent, rs/web or pod/debug, found \"{wanted}\"");
+                $"expected KIND/NAME such as deploy/shop, sts/db, ds/agent, rs/web, rollout/web or pod/debug, found \"{wanted}\"");
         }
 
         var matches = workloads.Where(w => w.Kind == kind && w.Name == name).ToList();
+        if (matches.Count == 0 && scan.ReferenceRollouts.FirstOrDefault(d => WorkloadKind.FromDocument(d) == kind && d.Name == name) is { } rollout)
+        {
+            throw rollout.Error("spec.workloadRef", Workload.TemplateReferenceReason(Workload.TemplateReference(rollout)!));
+        }
+
+        if (matches.Count == 0 && scan.Managed.FirstOrDefault(d => WorkloadKind.FromDocument(d) == kind && d.Name == name) is { } managed)
+        {
+            throw managed.Error("metadata.ownerReferences", InputScan.ManagedReason(managed));
+        }
+
         return matches.Count switch
         {
             1 => matches[0],

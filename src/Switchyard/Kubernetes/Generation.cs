@@ -18,6 +18,18 @@ public sealed record GenerateOptions
     /// token is configured.
     /// </summary>
     public string TunnelListen { get; init; } = "127.0.0.1:9902";
+
+    /// <summary>
+    /// True: <see cref="Generation.Warnings"/> starts with a line for each object of the input skipped as unrelated
+    /// (see <see cref="InputScan"/>). inject, which generates once per workload, reports those once itself.
+    /// </summary>
+    public bool ReportSkipped { get; init; } = true;
+
+    /// <summary>
+    /// The input already scanned (<see cref="InputScan.Read"/> of the same documents), null: scan it. inject scans once
+    /// for all the workloads it generates for, so a large input is not read again per workload.
+    /// </summary>
+    public InputScan? Input { get; init; }
 }
 
 /// <summary>Where inject mounts the secret named by a <c>*-tls-secret.PORT</c> annotation (agent container only).</summary>

@@ -30,29 +30,29 @@ public static partial class ManifestInjector
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string AgentContainerName = "switchyard";
 
-    private static readonly HashSet<string> WorkloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod"];
-
     public static InjectResult Inject(IReadOnlyList<ManifestDocument> documents, InjectOptions options)
     {
-        var warnings = new List<string>();
-        List<ManifestDocument> services = documents.Where(d => d.Kind == "Service").ToList();
+        InputScan input = InputScan.Read(documents, "passed through unchanged");
+        var warnings = new List<string>(input.Warnings);
 
         // Generate every config first, then edit: a Service shared by two workloads must look the same to both generations.
         var plans = new List<Generation>();
         foreach (ManifestDocument workload in documents.Where(IsWorkload))
         {
-            if (IsInjected(workload))
+            if (IsInjected(workload) || input.IsSkipped(workload))
             {
                 continue;
             }
 
-            if (!services.Any(s => Selects(s, workload)))
+            if (input.WorkloadOf(workload) is not { } read || input.Selecting(read).Count == 0)
             {
-                warnings.Add($"{Describe(workload)}: no Service selects it; passed through without the sidecar");
-                continue;
+                // A sidecar needs a Service port to front; without the Service in the input nothing would be injected, silently.
+                string kind = WorkloadKind.FromDocument(workload)!.Short;
+                throw workload.Error(workload.Kind == "Pod" ? "metadata.labels" : "spec.template.metadata.labels",
+                    $"no Service of the input selects {Describe(workload)}: pass the Service(s) selecting it too, e.g. kubectl get {kind},svc -o yaml | switchyard inject -f -");
             }
 
-            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}" });
+            Generation generation = options.Generate(documents, new GenerateOptions { Workload = $"{workload.Kind.ToLowerInvariant()}/{workload.Name}", ReportSkipped = false, Input = input });
             warnings.AddRange(generation.Warnings.Select(w => $"{Describe(workload)}: {w}"));
             if (generation.Ports.Count == 0)
             {
@@ -90,7 +90,8 @@ public static partial class ManifestInjector
         return new InjectResult(ManifestWriter.Write(output), warnings);
     }
 
-    public static bool IsWorkload(ManifestDocument document) => WorkloadKinds.Contains(document.Kind);
+    /// <summary>Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, or Argo Rollout (argoproj.io).</summary>
+    public static bool IsWorkload(ManifestDocument document) => Workload.IsWorkload(document);
 
     /// <summary>The name of the ConfigMap holding a workload's config.</summary>
     public static string ConfigMapName(ManifestDocument workload) => $"{workload.Name}-switchyard";
@@ -103,7 +104,10 @@ public static partial class ManifestInjector
             || Maps(GetSeq(spec, "containers")).Any(c => Scalar(c, "name") == AgentContainerName);
     }
 
-    /// <summary>A Service selects a workload when it has a selector, lives in the same namespace, and every selector label is on the pod template.</summary>
+    /// <summary>
+    /// A Service selects a workload when it has a selector, lives in the same namespace, and every selector label is on the
+    /// pod template (as <see cref="ServiceSpec.Selects"/>, <see cref="ServiceSpec.RolloutsPodTemplateHash"/> included).
+    /// </summary>
     public static bool Selects(ManifestDocument service, ManifestDocument workload)
     {
         YamlMappingNode? selector = GetMap(GetMap(service.Root, "spec"), "selector");
@@ -113,8 +117,10 @@ public static partial class ManifestInjector
         }
 
         YamlMappingNode? labels = GetMap(PodTemplate(workload).Metadata, "labels");
+        bool rollout = WorkloadKind.FromDocument(workload)?.Kind == WorkloadKind.RolloutKind;
         return selector.Children.All(entry =>
-            entry.Key is YamlScalarNode { Value: { } key } && Scalar(labels, key) is { } value && value == (entry.Value as YamlScalarNode)?.Value);
+            entry.Key is YamlScalarNode { Value: { } key } &&
+            ((Scalar(labels, key) is { } value && value == (entry.Value as YamlScalarNode)?.Value) || (rollout && key == ServiceSpec.RolloutsPodTemplateHash)));
     }
 
     /// <summary>The pod metadata and pod spec of a workload: the Pod itself, or spec.template of the controllers.</summary>

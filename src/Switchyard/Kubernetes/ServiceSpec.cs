@@ -27,10 +27,21 @@ public sealed class ServiceSpec
 
     public IReadOnlyList<ServicePortSpec> Ports { get; }
 
-    /// <summary>Same namespace and every selector pair present in the pod's labels.</summary>
+    /// <summary>
+    /// The label the Argo Rollouts controller adds to the selector of a Rollout's stable/canary/active/preview Services,
+    /// naming one ReplicaSet of the Rollout; it is never in the Rollout's pod template, so a Service read from a live
+    /// cluster would otherwise select nothing.
+    /// </summary>
+    public const string RolloutsPodTemplateHash = "rollouts-pod-template-hash";
+
+    /// <summary>
+    /// Same namespace and every selector pair present in the pod's labels (for a Rollout, <see cref="RolloutsPodTemplateHash"/>
+    /// is one of its own ReplicaSets: it selects the Rollout).
+    /// </summary>
     public bool Selects(Workload workload) =>
         Selector is not null && Document.Namespace == workload.Namespace &&
-        Selector.All(pair => workload.Labels.TryGetValue(pair.Key, out string? v) && v == pair.Value);
+        Selector.All(pair => (workload.Labels.TryGetValue(pair.Key, out string? v) && v == pair.Value) ||
+                             (pair.Key == RolloutsPodTemplateHash && workload.Kind.Kind == WorkloadKind.RolloutKind));
 
     public static ServiceSpec Read(ManifestDocument document)
     {

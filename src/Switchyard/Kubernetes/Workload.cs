@@ -9,7 +9,7 @@ public sealed record ContainerPortSpec(string? Name, int Number, string Protocol
 public sealed record ContainerSpec(string Name, int Index, IReadOnlyList<ContainerPortSpec> Ports);
 
 /// <summary>
-/// A Deployment, StatefulSet, DaemonSet, ReplicaSet or Pod read down to what generate needs: its pod's labels,
+/// A Deployment, StatefulSet, DaemonSet, ReplicaSet, Argo Rollout or Pod read down to what generate needs: its pod's labels,
 /// annotations and containers. For controllers the pod is spec.template, for a Pod the object itself.
 /// </summary>
 public sealed class Workload
@@ -51,14 +51,45 @@ public sealed class Workload
     public IEnumerable<ContainerPortSpec> AllPorts => Containers.SelectMany(c => c.Ports);
 
     /// <summary>True when <paramref name="document"/> is a workload kind generate understands.</summary>
-    public static bool IsWorkload(ManifestDocument document) => WorkloadKind.FromManifestKind(document.Kind) is not null;
+    public static bool IsWorkload(ManifestDocument document) => WorkloadKind.FromDocument(document) is not null;
+
+    /// <summary>
+    /// For an Argo Rollout without a pod template of its own (<c>spec.workloadRef</c> instead of <c>spec.template</c>):
+    /// the referenced workload as kubectl spells it (deploy/web); null for every other workload.
+    /// </summary>
+    public static string? TemplateReference(ManifestDocument document)
+    {
+        if (WorkloadKind.FromDocument(document)?.Kind != WorkloadKind.RolloutKind)
+        {
+            return null;
+        }
+
+        YamlMappingNode? spec = ManifestDocument.Child(document.Root, "spec") as YamlMappingNode;
+        if (ManifestDocument.Child(spec, "template") is not null || ManifestDocument.Child(spec, "workloadRef") is not YamlMappingNode reference)
+        {
+            return null;
+        }
+
+        string kind = ManifestDocument.Scalar(reference, "kind") ?? "Deployment";
+        string name = ManifestDocument.Scalar(reference, "name") ?? string.Empty;
+        return $"{WorkloadKind.FromAlias(kind)?.Short ?? kind.ToLowerInvariant()}/{name}";
+    }
+
+    /// <summary>Why a Rollout with <c>spec.workloadRef</c> gets no agent of its own (the same words for generate and inject).</summary>
+    public static string TemplateReferenceReason(string reference) =>
+        $"the Rollout's pods come from the pod template of {reference}: generate for and inject {reference} instead (with the Service(s) selecting the Rollout's pods)";
 
     public static Workload Read(ManifestDocument document)
     {
-        WorkloadKind kind = WorkloadKind.FromManifestKind(document.Kind) ?? throw document.Error("kind", $"not a workload: {document.Kind}");
+        WorkloadKind kind = WorkloadKind.FromDocument(document) ?? throw document.Error("kind", $"not a workload: {document.Kind}");
         if (document.Name.Length == 0)
         {
             throw document.Error("metadata.name", "required");
+        }
+
+        if (TemplateReference(document) is { } reference)
+        {
+            throw document.Error("spec.workloadRef", TemplateReferenceReason(reference));
         }
 
         string podPath = kind.HasTemplate ? "spec.template." : string.Empty;

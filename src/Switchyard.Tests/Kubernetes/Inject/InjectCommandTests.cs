@@ -9,18 +9,22 @@ public sealed class InjectCommandTests
     public void ReadsFilesAndStdinAndWritesTheInjectedStreamWithWarningsOnStderr()
     {
         using var dir = new TempDirectory();
-        string worker = dir.Write("worker.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: lonely\nspec:\n  containers:\n  - name: c\n    image: busybox\n");
+        string settings = dir.Write("settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
         int code = InjectCommand.Run(
-            ["-f", "-", "-f", worker, "--image", "registry.local/sy:dev"],
+            ["-f", "-", "-f", settings, "--image", "registry.local/sy:dev"],
             new StringReader(InjectFixtures.Text("shop-named-ports.yaml")), stdout, stderr);
 
         Assert.Equal(0, code);
         Assert.Contains("image: registry.local/sy:dev\n", stdout.ToString(), StringComparison.Ordinal);
-        Assert.EndsWith("name: lonely\nspec:\n  containers:\n  - name: c\n    image: busybox\n", stdout.ToString(), StringComparison.Ordinal);
-        Assert.Contains("switchyard: warning: pod/lonely: no Service selects it; passed through without the sidecar", stderr.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("kind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Equal(
+            "switchyard: warning: -: document 0: configmap/shop-settings: neither a workload nor a Service; passed through unchanged\n" +
+            $"switchyard: warning: {settings}: document 0: configmap/settings: neither a workload nor a Service; passed through unchanged\n" +
+            "switchyard: warning: service/shop-headless is headless: clients that dial pod addresses at port 8080 still reach the app directly; the agent listens on 9900\n",
+            stderr.ToString());
     }
 
     [Theory]

@@ -17,7 +17,7 @@ public sealed class ManifestInjectorTests
         InjectResult twice = InjectFixtures.InjectText(once);
 
         Assert.Equal(once, twice.Yaml);
-        Assert.DoesNotContain(twice.Warnings, w => w.Contains("no Service selects", StringComparison.Ordinal) && !fixture.StartsWith("dns", StringComparison.Ordinal));
+        Assert.DoesNotContain(twice.Warnings, w => w.Contains("selects no workload", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -100,24 +100,12 @@ public sealed class ManifestInjectorTests
     }
 
     [Fact]
-    public void WorkloadThatNoServiceSelectsPassesThroughUnchangedWithAWarning()
-    {
-        string input = InjectFixtures.Text("dns-udp-numeric.yaml");
-        InjectResult result = InjectFixtures.InjectText(input);
-        Output output = Run("dns-udp-numeric.yaml");
-
-        Assert.Contains("deployment/worker: no Service selects it; passed through without the sidecar", result.Warnings);
-        ManifestDocument before = ManifestReader.Read("in", input).Single(d => d.Name == "worker");
-        Assert.Equal(ManifestWriter.Write([before.Root]), ManifestWriter.Write([output.Document("Deployment", "worker").Root]));
-    }
-
-    [Fact]
     public void ConfigMapWithTheGeneratedConfigComesRightBeforeItsWorkload()
     {
         InjectResult result = InjectFixtures.Inject("dns-udp-numeric.yaml");
         List<ManifestDocument> documents = ManifestReader.Read("out", result.Yaml);
 
-        Assert.Equal(["Service/dns", "ConfigMap/dns-switchyard", "StatefulSet/dns", "Deployment/worker"], documents.Select(d => $"{d.Kind}/{d.Name}"));
+        Assert.Equal(["Service/dns", "ConfigMap/dns-switchyard", "StatefulSet/dns"], documents.Select(d => $"{d.Kind}/{d.Name}"));
         ManifestDocument configMap = documents[1];
         Assert.Equal("infra", Scalar(configMap.Metadata, "namespace"));
         Assert.Equal("switchyard", Scalar(GetMap(configMap.Metadata, "labels"), ManifestInjector.ManagedByLabel));
