@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using Switchyard.Config;
 
 namespace Switchyard.Kubernetes;
@@ -236,15 +237,44 @@ public static partial class ConfigGenerator
         throw service.Document.Error(field, $"no {servicePort.Protocol} container port {wanted} in {workload.Display} (container ports: {(declared.Length == 0 ? "none" : declared)})");
     }
 
-    private static string UniqueName(HashSet<string> names, string name)
+    /// <summary>
+    /// <paramref name="name"/> made a valid agent port name (an IANA service name, <see cref="ConfigLimits.CheckPortName"/>),
+    /// unique among <paramref name="names"/>. A container port name already is one; a Service port name is a DNS label
+    /// (up to 63 characters, may be all digits), so it is cut to 15 characters, and a "-2" suffix keeps within them too.
+    /// </summary>
+    internal static string UniqueName(HashSet<string> names, string name)
     {
-        string candidate = name;
+        string valid = ServiceName(name, ConfigLimits.MaxPortNameLength);
+        string candidate = valid;
         for (int i = 2; !names.Add(candidate); i++)
         {
-            candidate = $"{name}-{i}";
+            string suffix = $"-{i.ToString(CultureInfo.InvariantCulture)}";
+            candidate = ServiceName(valid, ConfigLimits.MaxPortNameLength - suffix.Length) + suffix;
         }
 
         return candidate;
+    }
+
+    private static string ServiceName(string name, int max)
+    {
+        var sb = new StringBuilder(name.Length);
+        foreach (char c in name.ToLowerInvariant())
+        {
+            char k = c is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? c : '-';
+            if (k != '-' || (sb.Length > 0 && sb[^1] != '-'))
+            {
+                sb.Append(k);
+            }
+        }
+
+        string cut = sb.ToString().Trim('-');
+        cut = (cut.Length > max ? cut[..max] : cut).Trim('-');
+        if (!cut.Any(char.IsAsciiLetterLower))
+        {
+            cut = ("p" + cut)[..Math.Min(max, cut.Length + 1)].Trim('-'); // "8080" -> "p8080": at least one letter
+        }
+
+        return cut;
     }
 
     private static int ListenPort(string listen, int fallback) =>
