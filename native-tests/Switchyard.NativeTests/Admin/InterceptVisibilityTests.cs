@@ -121,6 +121,7 @@ public sealed class InterceptVisibilityTests(ITestOutputHelper output)
         Assert.Contains("switchyard_requests_total{port=\"web\",route=\"alice\"} 0\n", metrics, StringComparison.Ordinal);
         Assert.Contains("switchyard_intercept_fail_open_total{port=\"web\",intercept=\"alice\"} 0\n", metrics, StringComparison.Ordinal);
         Assert.DoesNotContain(agent.Logs, l => l.Message.Contains("by admin API", StringComparison.Ordinal));
+        Assert.Contains(agent.Logs, l => l.Message == """intercept alice on port web added by the config file: match {"path":{"prefix":"/api/"}}, to 127.0.0.1:9""");
     }
 
     [Fact]

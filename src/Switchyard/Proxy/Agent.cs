@@ -158,6 +158,11 @@ internal sealed partial class Agent : IAsyncDisposable
     {
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
         CheckCertificates();
+        foreach (InterceptSettings intercept in Settings.Intercepts)
+        {
+            _logger.InterceptFromConfig(intercept.Mode, intercept.Id, intercept.Port, "added", MatchText(intercept.Rule), TargetText(intercept));
+        }
+
         foreach (PortRuntime port in Ports)
         {
             if (port.Settings.Protocol == "UDP")
