@@ -200,6 +200,64 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
         }
     }
 
+    /// <summary>
+    /// Issue 16's availability row: under a container memory limit the agent holds only the connections it can afford
+    /// (ConnectionBudget: 64 KiB each above 64 MiB), over all ports; one more is closed at accept (memory_limit).
+    /// --memory 72m: (72 - 64) MiB / 64 KiB = 128.
+    /// </summary>
+    [Fact]
+    public async Task UnderAMemoryLimitTheAgentHoldsOnlyTheConnectionsItCanAfford()
+    {
+        const int Budget = 128;
+        using var dir = new TempDir();
+        var appCert = TestPki.WritePem(TestPki.Shared.Server, dir.Path, "app");
+        var caPath = TestPki.WriteCertPem(TestPki.Shared.Ca, dir.Path, "ca");
+        var appImage = Docker.UniqueName("switchyard-nt-app") + ":test";
+        var app = Docker.UniqueName("switchyard-nt-app");
+        var agent = Docker.UniqueName("switchyard-nt-agent");
+        var sockets = new List<System.Net.Sockets.Socket>();
+        try
+        {
+            await BuildAppImageAsync(appImage, appCert);
+            var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
+            {
+                ["tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
+                ["tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
+                ["ca.crt"] = await File.ReadAllTextAsync(caPath),
+            });
+            var config = Config(intercepts: []);
+            config["ports"]![0]!["limits"] = new JsonObject { ["tlsHandshakeTimeout"] = "120s" }; // held connections say nothing
+            var configMap = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "configmap"), ConfigFiles(config));
+            await Docker.RunAsync("run", "-d", "--name", app, "-p", $"127.0.0.1::{AgentPort}", appImage);
+            await StartAgentAsync(agent, app, configMap, secret, [], ["--memory", "72m"]);
+            Assert.Contains($"memory limit 72 MiB (cgroup): at most {Budget} open connections over all ports", await LogsAsync(agent), StringComparison.Ordinal);
+
+            var port = await PublishedPortAsync(app);
+            for (int i = 0; i <= Budget; i++)
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+                sockets.Add(socket);
+            }
+
+            await WaitForAsync("one connection past the budget ended with memory_limit", TimeSpan.FromSeconds(30),
+                async () => (await LogsAsync(agent)).Contains("ended: memory_limit", StringComparison.Ordinal), agent);
+            string logs = await LogsAsync(agent);
+            string[] refused = logs.Split('\n').Where(l => l.Contains("ended: memory_limit", StringComparison.Ordinal)).ToArray();
+            Assert.Single(refused);
+            Assert.Contains($"the agent holds {Budget} connections, all its memory limit allows", refused[0], StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+
+            await Docker.RemoveAsync([agent, app], [appImage]);
+        }
+    }
+
     /// <summary>The app: openssl's TLS server with the workload's certificate on the pod's loopback, FROM scratch.</summary>
     private static Task BuildAppImageAsync(string tag, CertFiles appCert) =>
         Docker.BuildScratchImageAsync(tag, "/usr/bin/openssl",

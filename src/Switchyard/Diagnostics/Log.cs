@@ -30,6 +30,9 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "port {port}: accept failing ({error}, {count} times since the last report); waiting {waitMs} ms before the next accept")]
     public static partial void AcceptFailing(this ILogger logger, string port, string error, long count, double waitMs);
 
+    [ZLoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "memory limit {limitMiB} MiB (cgroup): at most {connections} open connections over all ports ({perConnectionKiB} KiB each above {baseMiB} MiB); more are closed at accept (memory_limit)")]
+    public static partial void ConnectionBudgetSet(this ILogger logger, long limitMiB, int connections, long perConnectionKiB, long baseMiB);
+
     [ZLoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "connection {id} on {port}: {reason} after {elapsedMs} ms")]
     public static partial void ConnectionTimedOut(this ILogger logger, long id, string port, string reason, long elapsedMs);
 

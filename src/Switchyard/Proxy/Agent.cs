@@ -46,7 +46,8 @@ internal sealed partial class Agent : IAsyncDisposable
         ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
         var destinations = new DestinationOpener(upstreams, Http1Pool, Http2Pool,
             new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
-        _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger);
+        MemoryLimit = ConnectionBudget.CgroupMemoryLimit();
+        _handler = new ConnectionHandler(Tracker, Routes, Wiretaps, destinations, connectionLogger) { MaxAgentConnections = ConnectionBudget.MaxConnections(MemoryLimit) };
         _heartbeat = new Heartbeat(Tracker, TimeProvider.System, connectionLogger);
         Certificates = new Tls.CertificateWatcher(_logger, Metrics.CertificateReloads);
 
@@ -54,6 +55,9 @@ internal sealed partial class Agent : IAsyncDisposable
         // cannot fail that load mid-flight (.NET ends the process when libssl cannot be opened).
         _ = Tls.TlsOptions.CallerCipherSuites;
     }
+
+    /// <summary>The container's memory limit (cgroup), null when there is none: it bounds the open connections.</summary>
+    public long? MemoryLimit { get; }
 
     /// <summary>The config in force (a reload swaps it): /v1/status shows its path and fingerprint.</summary>
     public AgentSettings Settings => _settings;
@@ -157,6 +161,11 @@ internal sealed partial class Agent : IAsyncDisposable
     public void Start()
     {
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
+        if (MemoryLimit is long limit)
+        {
+            _logger.ConnectionBudgetSet(limit >> 20, ConnectionBudget.MaxConnections(limit)!.Value, ConnectionBudget.PerConnectionBytes >> 10, ConnectionBudget.BaseBytes >> 20);
+        }
+
         CheckCertificates();
         foreach (InterceptSettings intercept in Settings.Intercepts)
         {

@@ -37,6 +37,9 @@ public enum ConnectionEndReason : byte
 
     /// <summary>The app did not start its response within <c>appResponseTimeout</c> (the caller got 504).</summary>
     AppResponseTimeout,
+
+    /// <summary>The agent already held every connection its memory limit allows (<see cref="ConnectionBudget"/>).</summary>
+    MemoryLimit,
 }
 
 public static class ConnectionEndReasons
@@ -65,6 +68,7 @@ public static class ConnectionEndReasons
         ConnectionEndReason.WriteStall => "write_stall",
         ConnectionEndReason.MaxConnections => "max_connections",
         ConnectionEndReason.AppResponseTimeout => "app_response_timeout",
+        ConnectionEndReason.MemoryLimit => "memory_limit",
         _ => "error",
     };
 }

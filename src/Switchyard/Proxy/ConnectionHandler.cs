@@ -23,6 +23,9 @@ namespace Switchyard.Proxy;
 internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.RouteTableHolder routes, Upstream.Wiretaps wiretaps,
     DestinationOpener destinations, ILogger logger, TimeProvider? clock = null)
 {
+    /// <summary>Connections the agent may hold over all ports (<see cref="ConnectionBudget"/>); null: no bound.</summary>
+    public int? MaxAgentConnections { get; init; }
+
     private const byte TlsHandshakeRecord = 0x16; // RFC 8446 §5.1 ContentType handshake(22): every ClientHello starts so
 
     private static readonly ObjectPool<ConnectionContext> Contexts =
@@ -48,6 +51,13 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             {
                 context.Detail = $"the port has {max} connections open (maxConnections)";
                 context.Reason = ConnectionEndReason.MaxConnections;
+                return;
+            }
+
+            if (MaxAgentConnections is int budget && tracker.Count > budget)
+            {
+                context.Detail = $"the agent holds {budget} connections, all its memory limit allows";
+                context.Reason = ConnectionEndReason.MemoryLimit;
                 return;
             }
 
