@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
@@ -8,19 +9,39 @@ using Switchyard.Transport;
 
 namespace Switchyard.Upstream;
 
-/// <summary>One request copy for a wiretap: the forwarded head (re-framed with Content-Length) and the whole body.</summary>
+/// <summary>
+/// One request copy for a wiretap: the forwarded head (framed with the caller's Content-Length, or chunked when the
+/// caller's length is unknown), then the body, streamed as the caller sends it.
+/// </summary>
 /// <param name="Method">The request method: it decides how the tap's answer is framed (a HEAD answer has no body).</param>
-internal sealed record WiretapCopy(string Method, byte[] Request, bool Tls, string? Sni);
+/// <param name="Head">The request head, up to and including the blank line.</param>
+internal sealed record WiretapCopy(string Method, byte[] Head, WiretapBody Body, bool Tls, string? Sni)
+{
+    /// <summary>A copy whose request (head and body) is known whole.</summary>
+    public static WiretapCopy Whole(string method, byte[] head, ReadOnlySpan<byte> body, bool tls, string? sni) =>
+        new(method, head, WiretapBody.Complete(body), tls, sni);
+}
 
 /// <summary>
-/// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue,
-/// a body over the copy limit or a tap that is down drops the copy and counts it. The real request never waits
-/// for a tap: offering a copy is a non-blocking TryWrite.
+/// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue or
+/// a tap that is down drops the copy and counts it. A copy is queued as soon as its request head is known and its
+/// body streams to the tap as the caller sends it, through a buffer of <see cref="CopyBuffer"/> bytes: a tap that
+/// falls that far behind loses the copy (tap_too_slow). The real request never waits for a tap: offering a copy is
+/// a non-blocking TryWrite and feeding its body a bounded copy.
 /// </summary>
 internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
 {
     public const int QueueCapacity = 256;
-    public const int MaxBodyCopy = 1024 * 1024;
+
+    /// <summary>
+    /// The default of <see cref="CopyBuffer"/>, 1 MiB: at loopback and pod-network speeds a tap that keeps up is never
+    /// more than a few socket buffers behind, so a whole MiB rides out its scheduling hiccups; and a tap that stalls
+    /// costs at most this much memory per copy in flight (QueueCapacity copies per tap, at most).
+    /// </summary>
+    public const int DefaultCopyBuffer = 1024 * 1024;
+
+    /// <summary>Body bytes of one copy that may wait for its tap; a tap further behind loses the copy (tap_too_slow).</summary>
+    public int CopyBuffer { get; init; } = DefaultCopyBuffer;
 
     /// <summary>How long a tap may take to answer one copy before the connection is dropped (reason tap_timeout).</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -36,7 +57,10 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
 
     private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
 
-    /// <summary>Drops by tap id and reason (queue_full, body_too_large, tap_unreachable, tap_error, tap_timeout).</summary>
+    /// <summary>
+    /// Drops by tap id and reason: queue_full, tap_too_slow (the tap fell <see cref="CopyBuffer"/> behind the caller),
+    /// request_failed (the caller's request broke off before its body ended), tap_unreachable, tap_error, tap_timeout.
+    /// </summary>
     public ConcurrentDictionary<string, LabeledCounter> Drops { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Copies delivered (a response was read from the tap), by tap id.</summary>
@@ -58,6 +82,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
         });
         if (!queue.Writer.TryWrite(copy))
         {
+            copy.Body.Detach(); // nothing of it is kept
             Drop(tap.Id, "queue_full");
         }
     }
@@ -108,6 +133,11 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 continue;
             }
 
+            if (copy.Body.IsGone)
+            {
+                continue; // dropped (and counted) while it waited in the queue
+            }
+
             try
             {
                 if (connection is not null && !connection.IsIdleAndOpen())
@@ -121,19 +151,45 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 connection ??= await ConnectAsync(tap, copy).ConfigureAwait(false);
                 if (connection is null)
                 {
+                    copy.Body.Detach();
                     Drop(tap.Id, "tap_unreachable");
                     continue;
                 }
 
                 bool? keepAlive;
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                using (var deadline = new CancellationTokenSource(AnswerTimeout))
+                // The answer timeout runs from the end of the caller's body (a copy streams as long as its upload).
+                using (var deadline = new CancellationTokenSource())
                 await using (deadline.Token.Register(static c => ((Channel)c!).Abort(), connection).ConfigureAwait(false))
                 {
                     try
                     {
-                        await connection.Output.WriteAsync(copy.Request).ConfigureAwait(false);
+                        Channel sending = connection;
+                        if (!copy.Body.Attach(sending.Abort, deadline, AnswerTimeout))
+                        {
+                            continue; // dropped just now, before a byte went out: the connection is still clean
+                        }
+
+                        PipeWriter output = connection.Output;
+                        output.Write(copy.Head);
+                        while (!await copy.Body.MoveToAsync(output).ConfigureAwait(false))
+                        {
+                            if ((await output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                            {
+                                throw new IOException("the tap stopped reading the copy");
+                            }
+                        }
+
+                        await output.FlushAsync().ConfigureAwait(false);
                         keepAlive = await DiscardResponseAsync(connection.Input, response, copy.Method, chunked).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (copy.Body.DropReason is not null)
+                    {
+                        // The copy was dropped (counted where it happened) mid-request: this connection carries half
+                        // a request, so it goes; the next copy dials again.
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = null;
+                        continue;
                     }
                     catch (Exception) when (deadline.IsCancellationRequested)
                     {
@@ -143,6 +199,10 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                         await connection.DisposeAsync().ConfigureAwait(false);
                         connection = null;
                         continue;
+                    }
+                    finally
+                    {
+                        copy.Body.Detach();
                     }
                 }
 
@@ -154,9 +214,10 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 Delivered.Increment(tap.Id);
                 if (tap.Target is null)
                 {
-                    Tunnels?.Delivered(tap.Id, copy.Method, RequestTarget(copy.Request), response.StatusCode,
+                    Tunnels?.Delivered(tap.Id, copy.Method, RequestTarget(copy.Head), response.StatusCode,
                         (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
+
                 if (keepAlive == false)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
