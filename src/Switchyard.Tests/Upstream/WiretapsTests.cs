@@ -10,7 +10,7 @@ namespace Switchyard.Tests.Upstream;
 public sealed class WiretapsTests
 {
     private static WiretapCopy Copy(string path) =>
-        new("GET", Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: tap\r\n\r\n"), Tls: false, Sni: null);
+        WiretapCopy.Whole("GET", Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: tap\r\n\r\n"), [], tls: false, sni: null);
 
     [Fact]
     public async Task ATapThatDoesNotAnswerInTimeIsDroppedAndTheNextCopyGoesOutOnANewConnection()

@@ -27,6 +27,13 @@ internal sealed class WiretapCopier(string method, bool tls, string? sni, byte[]
     /// <summary>The copies under way, one per tap (for tests).</summary>
     internal IReadOnlyList<WiretapBody> Bodies => _bodies;
 
+    /// <summary>Feeds these bodies instead of queuing copies (tests that look at the copy without a tap).</summary>
+    internal void StartWith(params WiretapBody[] bodies)
+    {
+        _started = true;
+        _bodies = bodies;
+    }
+
     /// <summary>Queues a copy for each tap (the request head goes out as soon as the tap's sender gets to it).</summary>
     public void Start(Wiretaps taps, IReadOnlyList<InterceptRule> rules)
     {

@@ -52,6 +52,18 @@ internal sealed class WiretapBody
     /// <summary>Body bytes the caller's path handed over so far.</summary>
     public long Received { get; private set; }
 
+    /// <summary>Body bytes waiting for the tap's sender.</summary>
+    public int Buffered
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _buffered;
+            }
+        }
+    }
+
     /// <summary>The copy was dropped or abandoned: nothing more goes to the tap.</summary>
     public bool IsGone
     {
