@@ -88,7 +88,7 @@ public sealed class BodyTranslationTests : IAsyncLifetime
         await _peer.SendDataAsync(stream.Id, "def", endStream: true);
         var output = new Pipe();
         var copier = new WiretapCopier("GET", tls: false, sni: null, head: [], contentLength: -1);
-        var copy = new Switchyard.Upstream.WiretapBody(contentLength: -1, limit: 1024, dropped: null);
+        var copy = new Switchyard.Upstream.WiretapBody(contentLength: -1, new Switchyard.Upstream.WiretapBuffer(1024), dropped: null);
         copier.StartWith(copy);
 
         await BodyTranslation.Http2ToHttp1Async(stream, output.Writer, chunked: false, _context, isRequest: false, copier).WaitAsync(Patience);

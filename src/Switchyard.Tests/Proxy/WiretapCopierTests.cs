@@ -43,7 +43,7 @@ public sealed class WiretapCopierTests
     [Fact]
     public async Task A_copy_of_unknown_length_goes_chunked_as_the_body_passes_and_ends_with_the_last_chunk()
     {
-        var body = new WiretapBody(contentLength: -1, limit: 1024, dropped: null);
+        var body = new WiretapBody(contentLength: -1, new WiretapBuffer(1024), dropped: null);
         var copier = new WiretapCopier("POST", tls: true, sni: "shop.local", Head(-1), contentLength: -1);
         copier.StartWith(body);
 
@@ -67,7 +67,7 @@ public sealed class WiretapCopierTests
     [Fact]
     public async Task A_copy_of_known_length_carries_the_body_bytes_as_they_are()
     {
-        var body = new WiretapBody(contentLength: 5, limit: 1024, dropped: null);
+        var body = new WiretapBody(contentLength: 5, new WiretapBuffer(1024), dropped: null);
         var copier = new WiretapCopier("POST", tls: false, sni: null, Head(5), contentLength: 5);
         copier.StartWith(body);
         copier.OnData(new ReadOnlySequence<byte>("hello"u8.ToArray()));
@@ -80,7 +80,7 @@ public sealed class WiretapCopierTests
     public async Task A_copy_that_falls_a_whole_buffer_behind_is_dropped_once_as_tap_too_slow_and_keeps_nothing()
     {
         var drops = new ConcurrentQueue<string>();
-        var body = new WiretapBody(contentLength: -1, limit: 8, dropped: drops.Enqueue);
+        var body = new WiretapBody(contentLength: -1, new WiretapBuffer(8), dropped: drops.Enqueue);
         var copier = new WiretapCopier("POST", tls: false, sni: null, Head(-1), contentLength: -1);
         copier.StartWith(body);
 
@@ -100,10 +100,31 @@ public sealed class WiretapCopierTests
     }
 
     [Fact]
+    public void The_copies_in_flight_to_one_tap_share_its_buffer_and_give_it_back_when_they_go()
+    {
+        var drops = new ConcurrentQueue<string>();
+        var buffer = new WiretapBuffer(10);
+        var first = new WiretapBody(contentLength: -1, buffer, drops.Enqueue);
+        var second = new WiretapBody(contentLength: -1, buffer, drops.Enqueue);
+
+        first.Write(new ReadOnlySequence<byte>("123456"u8.ToArray()));
+        second.Write(new ReadOnlySequence<byte>("1234"u8.ToArray()));
+        Assert.Equal(10, buffer.Used);
+        second.Write(new ReadOnlySequence<byte>("5"u8.ToArray())); // the tap is 10 bytes behind its callers: dropped
+
+        Assert.True(second.IsGone);
+        Assert.False(first.IsGone);
+        Assert.Equal(6, buffer.Used); // the dropped copy's bytes are given back
+        first.Detach();
+        Assert.Equal(0, buffer.Used);
+        Assert.Equal(["tap_too_slow"], drops.ToArray());
+    }
+
+    [Fact]
     public async Task The_buffer_bounds_only_what_waits_so_a_tap_that_keeps_up_gets_a_body_many_times_its_size()
     {
         var drops = new ConcurrentQueue<string>();
-        var body = new WiretapBody(contentLength: -1, limit: 1024, dropped: drops.Enqueue);
+        var body = new WiretapBody(contentLength: -1, new WiretapBuffer(1024), dropped: drops.Enqueue);
         var copier = new WiretapCopier("POST", tls: false, sni: null, Head(-1), contentLength: -1);
         copier.StartWith(body);
         var output = new ArrayBufferWriter<byte>();
@@ -126,8 +147,8 @@ public sealed class WiretapCopierTests
     public void A_request_that_breaks_off_drops_its_open_copies_as_request_failed_but_not_one_whose_body_ended()
     {
         var drops = new ConcurrentQueue<string>();
-        var open = new WiretapBody(contentLength: -1, limit: 1024, dropped: drops.Enqueue);
-        var ended = new WiretapBody(contentLength: 0, limit: 1024, dropped: drops.Enqueue);
+        var open = new WiretapBody(contentLength: -1, new WiretapBuffer(1024), dropped: drops.Enqueue);
+        var ended = new WiretapBody(contentLength: 0, new WiretapBuffer(1024), dropped: drops.Enqueue);
         ended.End();
         var copier = new WiretapCopier("POST", tls: false, sni: null, Head(-1), contentLength: -1);
         copier.StartWith(open, ended);
@@ -178,7 +199,7 @@ public sealed class WiretapCopierTests
             }
         });
         var rule = new InterceptRule("tap", "web", InterceptMode.Wiretap, filter: null, target: $"127.0.0.1:{tap.Port}");
-        var taps = new Wiretaps(_ => null, NullLogger.Instance) { CopyBuffer = 1024 * 1024 };
+        var taps = new Wiretaps(_ => null, NullLogger.Instance) { TapBuffer = 1024 * 1024 };
         var copier = new WiretapCopier("POST", tls: false, sni: null, head, contentLength);
 
         copier.Start(taps, [rule]);
@@ -187,7 +208,7 @@ public sealed class WiretapCopierTests
         for (int sent = 0; sent < Size; sent += Piece)
         {
             // A caller paced to the tap: the copy never has more than one buffer waiting, so it is never dropped.
-            while (body.Buffered + Piece > taps.CopyBuffer)
+            while (body.Buffered + Piece > taps.TapBuffer)
             {
                 await Task.Delay(1);
             }
@@ -227,7 +248,7 @@ public sealed class WiretapCopierTests
             await aborted.Task.WaitAsync(Patience);
         });
         var rule = new InterceptRule("tap", "web", InterceptMode.Wiretap, filter: null, target: $"127.0.0.1:{tap.Port}");
-        var taps = new Wiretaps(_ => null, NullLogger.Instance) { CopyBuffer = 64 * 1024 };
+        var taps = new Wiretaps(_ => null, NullLogger.Instance) { TapBuffer = 64 * 1024 };
         var copier = new WiretapCopier("POST", tls: false, sni: null, Head(-1), contentLength: -1);
         copier.Start(taps, [rule]);
         WiretapBody body = Assert.Single(copier.Bodies);

@@ -10,7 +10,7 @@ namespace Switchyard.Proxy;
 /// request head is known (and its destination reached) <see cref="Start"/> queues a copy for every tap, then the
 /// body goes to each of them as it passes (<see cref="OnData"/>) until <see cref="End"/> (the body ended in full) or
 /// <see cref="Fail"/> (the request broke off). Every step only copies bytes into a bounded per-tap buffer
-/// (<see cref="Wiretaps.CopyBuffer"/>): it never waits, and a tap that falls behind loses its copy, not the caller's time.
+/// (<see cref="Wiretaps.TapBuffer"/>): it never waits, and a tap that falls behind loses its copy, not the caller's time.
 /// </summary>
 /// <param name="head">The copy's HTTP/1.1 request head, up to and including the blank line, framed for <paramref name="contentLength"/>.</param>
 /// <param name="contentLength">The caller's announced body length (0: none), or -1 when unknown: the copy goes chunked.</param>
@@ -47,7 +47,7 @@ internal sealed class WiretapCopier(string method, bool tls, string? sni, byte[]
         for (int i = 0; i < rules.Count; i++)
         {
             InterceptRule tap = rules[i];
-            bodies[i] = new WiretapBody(contentLength, taps.CopyBuffer, reason => taps.Drop(tap.Id, reason));
+            bodies[i] = new WiretapBody(contentLength, taps.BufferFor(tap.Id), reason => taps.Drop(tap.Id, reason));
             taps.Offer(tap, new WiretapCopy(method, head, bodies[i], tls, sni));
         }
 

@@ -5,9 +5,9 @@ namespace Switchyard.Upstream;
 /// <summary>
 /// The body of one wiretap copy on its way to one tap, streamed: the caller's path appends what passes
 /// (<see cref="Write"/>, never waits), the tap's sender moves it to the tap's connection as the tap takes it
-/// (<see cref="MoveToAsync"/>). At most <c>limit</c> bytes wait here: a write that would go past it means the tap
-/// reads slower than the caller sends, and the copy is dropped (<c>tap_too_slow</c>, counted once) and its tap request
-/// aborted; the caller's bytes are untouched.
+/// (<see cref="MoveToAsync"/>). What waits here is taken from its tap's <see cref="WiretapBuffer"/>: a write that
+/// does not fit means the tap reads slower than its callers send, and the copy is dropped (<c>tap_too_slow</c>,
+/// counted once) and its tap request aborted; the caller's bytes are untouched.
 /// </summary>
 internal sealed class WiretapBody
 {
@@ -18,7 +18,7 @@ internal sealed class WiretapBody
 
     private readonly Lock _gate = new();
     private readonly List<(byte[] Array, int Length)> _pending = [];
-    private readonly int _limit;
+    private readonly WiretapBuffer _buffer;
     private readonly Action<string>? _dropped;
     private int _buffered;
     private State _state;
@@ -28,19 +28,19 @@ internal sealed class WiretapBody
     private TimeSpan _answerTimeout;
 
     /// <param name="contentLength">The caller's announced length (the copy goes with Content-Length), or -1: chunked.</param>
-    /// <param name="limit">The most bytes that may wait for the tap (<see cref="Wiretaps.CopyBuffer"/>).</param>
+    /// <param name="buffer">The tap's buffer, shared by all its copies in flight (<see cref="Wiretaps.TapBuffer"/>).</param>
     /// <param name="dropped">Counts a drop by reason (once per copy).</param>
-    public WiretapBody(long contentLength, int limit, Action<string>? dropped)
+    public WiretapBody(long contentLength, WiretapBuffer buffer, Action<string>? dropped)
     {
         ContentLength = contentLength;
-        _limit = limit;
+        _buffer = buffer;
         _dropped = dropped;
     }
 
     /// <summary>A whole body known up front (tests, and copies of bodies that already ended).</summary>
     public static WiretapBody Complete(ReadOnlySpan<byte> body)
     {
-        var whole = new WiretapBody(body.Length, Math.Max(body.Length, 1), dropped: null);
+        var whole = new WiretapBody(body.Length, new WiretapBuffer(Math.Max(body.Length, 1)), dropped: null);
         whole.Write(new ReadOnlySequence<byte>(body.ToArray()));
         whole.End();
         return whole;
@@ -96,7 +96,7 @@ internal sealed class WiretapBody
             }
 
             Received += data.Length;
-            if (_buffered + data.Length > _limit)
+            if (data.Length > int.MaxValue || !_buffer.TryReserve((int)data.Length))
             {
                 wake = null;
             }
@@ -232,6 +232,7 @@ internal sealed class WiretapBody
                 {
                     taken = [.. _pending];
                     _pending.Clear();
+                    _buffer.Release(_buffered);
                     _buffered = 0;
                     wait = Task.CompletedTask;
                 }
@@ -341,9 +342,43 @@ internal sealed class WiretapBody
         }
 
         _pending.Clear();
-
+        _buffer.Release(_buffered);
         _buffered = 0;
     }
+}
+
+/// <summary>
+/// The bytes one tap's copies may hold while they wait for it, all copies in flight together: what a tap that
+/// falls behind can cost in memory, whatever the number of copies queued for it.
+/// </summary>
+internal sealed class WiretapBuffer(int capacity)
+{
+    private int _used;
+
+    public int Capacity { get; } = capacity;
+
+    /// <summary>Bytes held now.</summary>
+    public int Used => Volatile.Read(ref _used);
+
+    /// <summary>Takes <paramref name="bytes"/> when they fit; false (nothing taken) when the tap is that far behind.</summary>
+    public bool TryReserve(int bytes)
+    {
+        while (true)
+        {
+            int used = Volatile.Read(ref _used);
+            if (bytes > Capacity - used)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _used, used + bytes, used) == used)
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Release(int bytes) => Interlocked.Add(ref _used, -bytes);
 }
 
 /// <summary>The copy being sent was dropped (its caller's side gave up on it, or the tap fell behind).</summary>

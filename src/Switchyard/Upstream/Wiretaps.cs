@@ -25,8 +25,8 @@ internal sealed record WiretapCopy(string Method, byte[] Head, WiretapBody Body,
 /// <summary>
 /// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue or
 /// a tap that is down drops the copy and counts it. A copy is queued as soon as its request head is known and its
-/// body streams to the tap as the caller sends it, through a buffer of <see cref="CopyBuffer"/> bytes: a tap that
-/// falls that far behind loses the copy (tap_too_slow). The real request never waits for a tap: offering a copy is
+/// body streams to the tap as the caller sends it, through a buffer of <see cref="TapBuffer"/> bytes per tap: a tap
+/// that falls that far behind loses the copy (tap_too_slow). The real request never waits for a tap: offering a copy is
 /// a non-blocking TryWrite and feeding its body a bounded copy.
 /// </summary>
 internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercepts, ILogger logger)
@@ -34,14 +34,23 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     public const int QueueCapacity = 256;
 
     /// <summary>
-    /// The default of <see cref="CopyBuffer"/>, 1 MiB: at loopback and pod-network speeds a tap that keeps up is never
-    /// more than a few socket buffers behind, so a whole MiB rides out its scheduling hiccups; and a tap that stalls
-    /// costs at most this much memory per copy in flight (QueueCapacity copies per tap, at most).
+    /// The default of <see cref="TapBuffer"/>, 8 MiB per tap. A tap that keeps up is never more than its connection
+    /// set-up and a scheduling hiccup behind: a few milliseconds, which at loopback and pod-network speeds (about a GB/s)
+    /// is a few MiB, so 8 MiB lets such a tap copy bodies of any size. A tap that stalls costs at most this much
+    /// memory, however many copies are queued for it (before streaming, each of 256 queued copies could hold 1 MiB).
     /// </summary>
-    public const int DefaultCopyBuffer = 1024 * 1024;
+    public const int DefaultTapBuffer = 8 * 1024 * 1024;
 
-    /// <summary>Body bytes of one copy that may wait for its tap; a tap further behind loses the copy (tap_too_slow).</summary>
-    public int CopyBuffer { get; init; } = DefaultCopyBuffer;
+    /// <summary>
+    /// Copy body bytes that may wait for one tap, its copies in flight together; a copy whose next bytes do not fit
+    /// is dropped (tap_too_slow): the tap reads slower than the callers send.
+    /// </summary>
+    public int TapBuffer { get; init; } = DefaultTapBuffer;
+
+    private readonly ConcurrentDictionary<string, WiretapBuffer> _buffers = new(StringComparer.Ordinal);
+
+    /// <summary>The buffer shared by the copies in flight to one tap.</summary>
+    public WiretapBuffer BufferFor(string tap) => _buffers.GetOrAdd(tap, static (_, size) => new WiretapBuffer(size), TapBuffer);
 
     /// <summary>How long a tap may take to answer one copy before the connection is dropped (reason tap_timeout).</summary>
     public TimeSpan AnswerTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -58,7 +67,7 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Drops by tap id and reason: queue_full, tap_too_slow (the tap fell <see cref="CopyBuffer"/> behind the caller),
+    /// Drops by tap id and reason: queue_full, tap_too_slow (the tap fell <see cref="TapBuffer"/> behind its callers),
     /// request_failed (the caller's request broke off before its body ended), tap_unreachable, tap_error, tap_timeout.
     /// </summary>
     public ConcurrentDictionary<string, LabeledCounter> Drops { get; } = new(StringComparer.Ordinal);
