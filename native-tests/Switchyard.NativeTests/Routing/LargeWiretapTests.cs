@@ -99,7 +99,7 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         ["delivery"] = new JsonObject { ["plaintext"] = true },
     };
 
-    private sealed record Rig(AgentProcess Agent, WebApplication App, HttpClient Caller, Uri Url, Version Version) : IAsyncDisposable
+    private sealed record Rig(AgentProcess Agent, WebApplication App, HttpClient Caller, Uri Url, Version Version, string AppProtocol) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
@@ -144,7 +144,7 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
         var url = new Uri($"{(tls ? "https" : "http")}://localhost:{listen}/upload");
-        return new Rig(agent, app, caller, url, version);
+        return new Rig(agent, app, caller, url, version, appProtocols == HttpProtocols.Http2 ? "HTTP/2" : "HTTP/1.1");
     }
 
     /// <summary>Uploads <see cref="TwentyMiB"/> (seed 1), copied or not; returns how long the caller took.</summary>
@@ -166,6 +166,7 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         var elapsed = Stopwatch.GetElapsedTime(started);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(rig.Version, response.Version);
+        Assert.Equal(rig.AppProtocol, response.Headers.GetValues("x-protocol").Single()); // the leg the copy streamed through
         Assert.Equal(Payload.Expected(TwentyMiB, seed: 1).ToString(), response.Headers.GetValues("x-received").Single());
         return elapsed;
     }
