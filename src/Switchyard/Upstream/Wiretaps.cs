@@ -23,7 +23,8 @@ internal sealed record WiretapCopy(string Method, byte[] Head, WiretapBody Body,
 }
 
 /// <summary>
-/// Sends wiretap copies. Each tap has a bounded queue and one sender loop with its own connection; a full queue or
+/// Sends wiretap copies. Each tap has a bounded queue and up to <see cref="MaxSendersPerTap"/> sender loops, each with
+/// its own keep-alive connection; a full queue or
 /// a tap that is down drops the copy and counts it. A copy is queued as soon as its request head is known and its
 /// body streams to the tap as the caller sends it, through a buffer of <see cref="TapBuffer"/> bytes per tap: a tap
 /// that falls that far behind loses the copy (tap_too_slow). The real request never waits for a tap: offering a copy is
@@ -64,7 +65,24 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
     /// <summary>Developers connected through the tunnel: a tap without a target sends its copies there.</summary>
     public Tunnel.TunnelRegistry? Tunnels { get; init; }
 
-    private readonly ConcurrentDictionary<string, System.Threading.Channels.Channel<WiretapCopy>> _queues = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Copies one tap receives at once, each over its own keep-alive connection: a copy that streams as long as its
+    /// caller does (a slow upload, a gRPC stream) does not hold up the tap's other copies. A sender is added only
+    /// while every sender of the tap is busy, so sequential traffic keeps using one connection.
+    /// </summary>
+    public const int MaxSendersPerTap = 4;
+
+    /// <summary>One tap's queue and its senders.</summary>
+    private sealed class TapQueue(System.Threading.Channels.Channel<WiretapCopy> queue)
+    {
+        public System.Threading.Channels.Channel<WiretapCopy> Queue { get; } = queue;
+
+        public int Senders;
+
+        public int Busy;
+    }
+
+    private readonly ConcurrentDictionary<string, TapQueue> _queues = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Drops by tap id and reason: queue_full, tap_too_slow (the tap fell <see cref="TapBuffer"/> behind its callers),
@@ -79,31 +97,50 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
 
     public void Offer(InterceptRule tap, WiretapCopy copy)
     {
-        System.Threading.Channels.Channel<WiretapCopy> queue = _queues.GetOrAdd(tap.Id, id =>
-        {
-            var created = System.Threading.Channels.Channel.CreateBounded<WiretapCopy>(new System.Threading.Channels.BoundedChannelOptions(QueueCapacity)
+        TapQueue state = _queues.GetOrAdd(tap.Id, static _ => new TapQueue(System.Threading.Channels.Channel.CreateBounded<WiretapCopy>(
+            new System.Threading.Channels.BoundedChannelOptions(QueueCapacity)
             {
                 FullMode = System.Threading.Channels.BoundedChannelFullMode.Wait, // with TryWrite: "full" is reported, never waited for
-                SingleReader = true,
-            });
-            _ = Task.Run(() => SendLoopAsync(tap, created.Reader));
-            return created;
-        });
-        if (!queue.Writer.TryWrite(copy))
+            })));
+        if (!state.Queue.Writer.TryWrite(copy))
         {
             copy.Body.Detach(); // nothing of it is kept
             Drop(tap.Id, "queue_full");
+            return;
+        }
+
+        while (true)
+        {
+            int senders = Volatile.Read(ref state.Senders);
+            if (senders >= MaxSendersPerTap || Volatile.Read(ref state.Busy) < senders)
+            {
+                return; // a sender is free (or the tap has all it may have): the copy waits for it
+            }
+
+            if (Interlocked.CompareExchange(ref state.Senders, senders + 1, senders) == senders)
+            {
+                _ = Task.Run(() => SendLoopAsync(tap, state));
+                return;
+            }
         }
     }
 
-    private async Task SendLoopAsync(InterceptRule tap, System.Threading.Channels.ChannelReader<WiretapCopy> queue)
+    private async Task SendLoopAsync(InterceptRule tap, TapQueue state)
     {
+        System.Threading.Channels.ChannelReader<WiretapCopy> queue = state.Queue.Reader;
         using var response = new Http1ResponseHead();
         using var chunked = new ChunkedDecoder();
         Channel? connection = null;
         long idleSince = 0;
+        bool busy = false;
         while (true)
         {
+            if (busy)
+            {
+                Interlocked.Decrement(ref state.Busy); // every copy ends with a turn of this loop
+                busy = false;
+            }
+
             if (!queue.TryRead(out WiretapCopy? copy))
             {
                 if (connection is null)
@@ -142,6 +179,8 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 continue;
             }
 
+            Interlocked.Increment(ref state.Busy);
+            busy = true;
             if (copy.Body.IsGone)
             {
                 continue; // dropped (and counted) while it waited in the queue
