@@ -326,7 +326,7 @@ internal sealed class WiretapBody
 
         while (!rest.IsEmpty)
         {
-            byte[] array = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(rest.Length, 16 * 1024, 256 * 1024));
+            byte[] array = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(rest.Length, 4 * 1024, 256 * 1024));
             int n = (int)Math.Min(array.Length, rest.Length);
             rest.Slice(0, n).CopyTo(array);
             rest = rest.Slice(n);
