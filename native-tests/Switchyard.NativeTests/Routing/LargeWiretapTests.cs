@@ -68,15 +68,21 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         return app;
     }
 
-    /// <summary>A plaintext HTTP/1.1 tap that hashes each copy's body.</summary>
-    private static async Task<WebApplication> StartTapAsync(ConcurrentQueue<string> copies)
+    /// <summary>An HTTP/1.1 tap (plaintext, or TLS) that hashes each copy's body.</summary>
+    private static async Task<WebApplication> StartTapAsync(ConcurrentQueue<string> copies, bool tls = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = null;
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, 0, l =>
+            {
+                if (tls)
+                {
+                    l.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestPki.Shared.Server });
+                }
+            });
         });
         var tap = builder.Build();
         tap.Run(async context =>
@@ -89,14 +95,14 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         return tap;
     }
 
-    private static JsonObject Wiretap(string target) => new()
+    private static JsonObject Wiretap(string target, bool plaintext = true) => new()
     {
         ["id"] = "tap",
         ["port"] = "web",
         ["mode"] = "wiretap",
         ["match"] = new JsonObject { ["header"] = "x-tap", ["exact"] = "on" },
         ["target"] = target,
-        ["delivery"] = new JsonObject { ["plaintext"] = true },
+        ["delivery"] = new JsonObject { ["plaintext"] = plaintext },
     };
 
     private sealed record Rig(AgentProcess Agent, WebApplication App, HttpClient Caller, Uri Url, Version Version, string AppProtocol) : IAsyncDisposable
@@ -109,7 +115,7 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         }
     }
 
-    private async Task<Rig> StartRigAsync(TempDir dir, Flow path, string tapTarget)
+    private async Task<Rig> StartRigAsync(TempDir dir, Flow path, string tapTarget, bool tlsTap = false)
     {
         var pem = PemSet.Write(dir.Path);
         bool tls = path != Flow.Http1ToH2c;
@@ -129,7 +135,7 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         }
 
         var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
-        config["intercepts"] = new JsonArray(Wiretap(tapTarget));
+        config["intercepts"] = new JsonArray(Wiretap(tapTarget, plaintext: !tlsTap));
         var agent = await AgentProcess.StartAsync(output, dir, config);
         Version version = path is Flow.Http2ToHttp2 or Flow.Http2ToHttp1 ? HttpVersion.Version20 : HttpVersion.Version11;
         var caller = new HttpClient(new SocketsHttpHandler
@@ -178,12 +184,14 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
     [InlineData(Flow.Http2ToHttp2, false)]
     [InlineData(Flow.Http2ToHttp1, true)]
     [InlineData(Flow.Http1ToH2c, true)]
-    public async Task ATwentyMiBUploadReachesTheAppAndWholeItsWiretap(Flow path, bool chunked)
+    [InlineData(Flow.Http1ToHttp1, true, true)]
+    [InlineData(Flow.Http2ToHttp2, false, true)]
+    public async Task ATwentyMiBUploadReachesTheAppAndWholeItsWiretap(Flow path, bool chunked, bool tlsTap = false)
     {
         var copies = new ConcurrentQueue<string>();
-        await using var tap = await StartTapAsync(copies);
+        await using var tap = await StartTapAsync(copies, tlsTap);
         using var dir = new TempDir();
-        await using var rig = await StartRigAsync(dir, path, $"127.0.0.1:{new Uri(tap.Urls.First()).Port}");
+        await using var rig = await StartRigAsync(dir, path, $"127.0.0.1:{new Uri(tap.Urls.First()).Port}", tlsTap);
 
         await UploadAsync(rig, copied: true, chunked);
 
