@@ -141,8 +141,11 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 busy = false;
             }
 
+            // Busy from before the read: an Offer racing with it adds a sender rather than queue behind this one.
+            Interlocked.Increment(ref state.Busy);
             if (!queue.TryRead(out WiretapCopy? copy))
             {
+                Interlocked.Decrement(ref state.Busy);
                 if (connection is null)
                 {
                     if (!await queue.WaitToReadAsync().ConfigureAwait(false))
@@ -179,7 +182,6 @@ internal sealed class Wiretaps(Func<string, Config.InterceptSettings?> intercept
                 continue;
             }
 
-            Interlocked.Increment(ref state.Busy);
             busy = true;
             if (copy.Body.IsGone)
             {
