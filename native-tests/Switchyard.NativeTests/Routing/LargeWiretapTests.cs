@@ -236,11 +236,17 @@ public sealed class LargeWiretapTests(ITestOutputHelper output)
         output.WriteLine($"20 MiB upload: {before.TotalMilliseconds:F0} ms and {after.TotalMilliseconds:F0} ms without a copy, {tapped.TotalMilliseconds:F0} ms with a copy to a stalled tap");
 
         await rig.Agent.WaitForMetricAsync("switchyard_wiretap_drops_total", [("wiretap", "tap"), ("reason", "tap_too_slow")], v => v == 1, "== 1");
+        var accepted = Stopwatch.StartNew();
+        while (held.IsEmpty && accepted.Elapsed < Timeouts.Short)
+        {
+            await Task.Delay(20); // the test's accept loop may lag behind the kernel's accept on a loaded machine
+        }
+
         Assert.Single(held); // the copy's request was under way when the tap fell behind
         Assert.Contains("switchyard_wiretap_copies_total{wiretap=\"tap\"} 0\n", await rig.Agent.GetMetricsAsync(), StringComparison.Ordinal);
         // Generous: the copy costs the caller a memory copy of the first MiB, nothing like a wait for the tap (which
-        // would never end). Three times the slower plain run, plus a second of slack for a loaded 2-core machine.
-        Assert.True(tapped <= (untapped * 3) + TimeSpan.FromSeconds(1),
+        // would never end). Three times the slower plain run, plus two seconds of slack for a loaded 2-core machine.
+        Assert.True(tapped <= (untapped * 3) + TimeSpan.FromSeconds(2),
             $"with a stalled tap the upload took {tapped.TotalMilliseconds:F0} ms, without {untapped.TotalMilliseconds:F0} ms");
         foreach (Socket socket in held)
         {
