@@ -30,6 +30,31 @@ public sealed class WiretapCopierTests
         return body;
     }
 
+    [Theory]
+    [InlineData("POST /orders HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\n\r\n", 5, "Content-Length: 5\r\n")]
+    [InlineData("POST /orders HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n", -1, "Transfer-Encoding: chunked\r\n")]
+    [InlineData("GET /orders HTTP/1.1\r\nHost: shop\r\n\r\n", 0, null)]
+    public void The_copy_of_an_http1_request_keeps_the_callers_length_or_goes_chunked(string request, long expectedLength, string? framing)
+    {
+        var buffer = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(request));
+        using var head = new Switchyard.Http1.Http1RequestHead();
+        Assert.True(Switchyard.Http1.Http1Parser.TryReadRequestHead(ref buffer, head, limits: null));
+
+        string copy = Encoding.ASCII.GetString(WiretapCopier.Http1Head(head, out long length));
+
+        Assert.Equal(expectedLength, length);
+        Assert.EndsWith("\r\n\r\n", copy, StringComparison.Ordinal);
+        if (framing is null)
+        {
+            Assert.DoesNotContain("Content-Length", copy, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Transfer-Encoding", copy, StringComparison.OrdinalIgnoreCase);
+        }
+        else
+        {
+            Assert.Contains(framing, copy, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<string> DrainAsync(WiretapBody body)
     {
         var output = new ArrayBufferWriter<byte>();
