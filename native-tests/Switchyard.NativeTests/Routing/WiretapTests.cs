@@ -159,8 +159,9 @@ public sealed class WiretapTests(ITestOutputHelper output)
 
         var dropped = await agent.WaitForMetricAsync("switchyard_wiretap_drops_total", [("wiretap", "tap"), ("reason", "queue_full")], v => v >= 1, ">= 1");
         output.WriteLine($"tap received {Volatile.Read(ref tapReceived)}, dropped {dropped} (queue_full)");
-        // The tap sits on one copy at a time (the agent gives up on a silent tap after 10 s and dials again).
-        Assert.True(Volatile.Read(ref tapReceived) <= 3, $"the stalled tap got {tapReceived} copies");
+        // The tap sits on one copy per sender, at most 4 at a time (the agent gives up on a silent tap after 10 s and
+        // dials again).
+        Assert.True(Volatile.Read(ref tapReceived) <= 12, $"the stalled tap got {tapReceived} copies");
         Assert.True(dropped <= Requests - 256, $"at most the overflow beyond the queue is dropped, was {dropped}");
         await release.CancelAsync();
     }

@@ -10,7 +10,7 @@ namespace Switchyard.Tests.Upstream;
 public sealed class WiretapsTests
 {
     private static WiretapCopy Copy(string path) =>
-        new("GET", Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: tap\r\n\r\n"), Tls: false, Sni: null);
+        WiretapCopy.Whole("GET", Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: tap\r\n\r\n"), [], tls: false, sni: null);
 
     [Fact]
     public async Task ATapThatDoesNotAnswerInTimeIsDroppedAndTheNextCopyGoesOutOnANewConnection()
@@ -37,7 +37,7 @@ public sealed class WiretapsTests
         }
 
         Assert.Equal(2, taps.Drops["tap"].Get("tap_timeout"));
-        Assert.Equal(["/first", "/second"], received.ToArray());
+        Assert.Equal(["/first", "/second"], received.Order(StringComparer.Ordinal)); // the second may go on a second sender
         Assert.Equal(2, tap.ConnectionCount);
     }
 
@@ -77,6 +77,58 @@ public sealed class WiretapsTests
         await closedByAgent.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, taps.Delivered.Get("tap"));
         Assert.Equal(1, taps.IdleClosed.Get("tap"));
+        Assert.Null(taps.Drops.GetValueOrDefault("tap"));
+    }
+
+    [Fact]
+    public async Task A_copy_that_streams_as_long_as_its_caller_does_not_hold_up_the_taps_next_copy()
+    {
+        var answered = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var tap = new LoopbackServer(async socket =>
+        {
+            // Answers each request once it is whole: a bodiless GET at its blank line, a chunked one at its last chunk.
+            var seen = new StringBuilder();
+            var buffer = new byte[4096];
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+            {
+                seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                string text = seen.ToString();
+                bool whole = text.StartsWith("GET ", StringComparison.Ordinal) ? text.EndsWith("\r\n\r\n", StringComparison.Ordinal) : text.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
+                if (whole)
+                {
+                    answered.Enqueue(text.Split(' ')[1]);
+                    seen.Clear();
+                    await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), SocketFlags.None);
+                }
+            }
+        });
+        var rule = new InterceptRule("tap", "web", InterceptMode.Wiretap, filter: null, target: $"127.0.0.1:{tap.Port}");
+        var taps = new Wiretaps(_ => null, NullLogger.Instance);
+        var stream = new WiretapBody(contentLength: -1, taps.BufferFor("tap"), dropped: null);
+        taps.Offer(rule, new WiretapCopy("POST", Encoding.ASCII.GetBytes("POST /stream HTTP/1.1\r\nHost: tap\r\nTransfer-Encoding: chunked\r\n\r\n"), stream, Tls: false, Sni: null));
+        stream.Write(new System.Buffers.ReadOnlySequence<byte>("hello"u8.ToArray()));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (tap.ConnectionCount == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10); // the stream's copy is under way on the tap's first sender
+        }
+
+        taps.Offer(rule, Copy("/next"));
+        while (taps.Delivered.Get("tap") != 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(["/next"], answered.ToArray()); // delivered while the stream's copy is still open
+        stream.End();
+        while (taps.Delivered.Get("tap") != 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(["/next", "/stream"], answered.ToArray());
+        Assert.Equal(2, tap.ConnectionCount);
         Assert.Null(taps.Drops.GetValueOrDefault("tap"));
     }
 }

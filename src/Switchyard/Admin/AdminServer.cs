@@ -405,7 +405,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
             PortMetrics.Line(sb, "switchyard_wiretap_copies_total", $"wiretap=\"{PortMetrics.Escape(tap)}\"", 0);
         }
 
-        Family(sb, "switchyard_wiretap_drops_total", "counter", "Request copies dropped (queue_full, body_too_large, tap_unreachable, tap_error), by wiretap id and reason.");
+        Family(sb, "switchyard_wiretap_drops_total", "counter", "Request copies dropped (queue_full, tap_too_slow, request_failed, tap_unreachable, tap_error, tap_timeout), by wiretap id and reason.");
         foreach ((string tap, LabeledCounter drops) in agent.Wiretaps.Drops.OrderBy(d => d.Key, StringComparer.Ordinal))
         {
             foreach ((string reason, long v) in drops.Snapshot())

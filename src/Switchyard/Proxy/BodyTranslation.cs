@@ -17,8 +17,9 @@ internal static class BodyTranslation
     /// </summary>
     /// <param name="chunked">The decoder for a chunked body (reset here); may be null for other kinds.</param>
     /// <param name="isRequest">Counts the bytes as downstream-to-app (a request) or app-to-downstream (a response).</param>
+    /// <param name="copier">A wiretap's copy of a request body, fed as the data passes.</param>
     public static async Task Http1ToHttp2Async(PipeReader input, BodyKind kind, long contentLength, ChunkedDecoder? chunked,
-        Http2Connection connection, Http2Stream stream, ConnectionContext context, bool isRequest)
+        Http2Connection connection, Http2Stream stream, ConnectionContext context, bool isRequest, WiretapCopier? copier = null)
     {
         string what = isRequest ? "request body" : "body";
         switch (kind)
@@ -39,6 +40,7 @@ internal static class BodyTranslation
 
                     try
                     {
+                        copier?.OnData(take);
                         await connection.SendDataAsync(stream, take, endStream: remaining == 0).ConfigureAwait(false);
                     }
                     finally
@@ -63,6 +65,7 @@ internal static class BodyTranslation
                     {
                         while ((status = chunked.Read(ref buffer, out ReadOnlySequence<byte> data)) == ChunkedReadStatus.Data)
                         {
+                            copier?.OnData(data);
                             await connection.SendDataAsync(stream, data, endStream: false).ConfigureAwait(false);
                             Count(context, isRequest, data.Length);
                         }
@@ -149,6 +152,7 @@ internal static class BodyTranslation
             data.AdvanceTo(buffer.End);
             if (read.IsCompleted)
             {
+                copier?.End();
                 if (chunked)
                 {
                     output.Write("0\r\n"u8);

@@ -31,10 +31,18 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         public void OnData(in ReadOnlySequence<byte> data) => context.AddOut(data.Length);
     }
 
-    /// <summary>The copy of an HTTP/1 request for wiretaps: its head as forwarded, re-framed with Content-Length.</summary>
-    private static WiretapCopier CopierFor(ConnectionContext context, Http1RequestHead request) =>
-        new(request.Method, context, (bytes, length) =>
-            Http1HeadWriter.WriteRequestHead(bytes, request, request.BodyKind == BodyKind.None ? BodyKind.None : BodyKind.ContentLength, length));
+    /// <summary>The streamed copy of an HTTP/1 request for the wiretaps it matched, queued for them now; null when none.</summary>
+    private WiretapCopier? StartCopy(ConnectionContext context, Http1RequestHead request, IReadOnlyList<InterceptRule> taps)
+    {
+        if (taps.Count == 0)
+        {
+            return null;
+        }
+
+        var copier = new WiretapCopier(request.Method, context, WiretapCopier.Http1Head(request, out long length), length);
+        copier.Start(wiretaps, taps);
+        return copier;
+    }
 
     public async Task<ConnectionEndReason> ProcessAsync(ConnectionContext context, Channel downstream, UpstreamConnector upstreams)
     {
@@ -104,7 +112,8 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     if (target is not null)
                     {
                         context.RequestRouted(intercept.Id);
-                        (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked).ConfigureAwait(false);
+                        (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked,
+                            StartCopy(context, request, decision.Wiretaps)).ConfigureAwait(false);
                         if (intercept.Target is null)
                         {
                             destinations.Upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, status,
@@ -135,7 +144,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     }
 
                     context.RequestRouted("app");
-                    if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked).ConfigureAwait(false)).KeepAlive)
+                    if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked, StartCopy(context, request, decision.Wiretaps)).ConfigureAwait(false)).KeepAlive)
                     {
                         await downstream.CloseOutputAsync().ConfigureAwait(false);
                         return ConnectionEndReason.Completed;
@@ -172,14 +181,14 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     await upstream.Output.FlushAsync().ConfigureAwait(false);
                 }
 
-                IReadOnlyList<InterceptRule> taps = decision.Wiretaps;
-                WiretapCopier? copier = taps.Count > 0 ? CopierFor(context, request) : null;
+                WiretapCopier? copier = StartCopy(context, request, decision.Wiretaps);
                 var observer = new RequestBody(context, copier);
                 // The body flows while the response side listens, so an interim "100 Continue" from the destination
                 // reaches a caller that waits for it before sending its body (Expect: 100-continue).
                 Task requestBody = request.BodyKind == BodyKind.None
                     ? Task.CompletedTask
                     : Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).AsTask();
+                copier?.EndWith(requestBody);
                 // A caller that disconnects mid-body, or sends malformed framing (even in the same packet as the head,
                 // when the copy fails before it ever waits), must not leave us waiting for an answer that cannot
                 // come: the upstream exchange is aborted (and that connection never returns to the pool).
@@ -267,8 +276,6 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 {
                     return await RequestBodyFailedAsync(context, downstream, requestBody).ConfigureAwait(false);
                 }
-
-                copier?.Offer(wiretaps, taps);
 
                 if (response.IsSwitchingProtocols)
                 {

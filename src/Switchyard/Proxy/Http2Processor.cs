@@ -69,6 +69,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
     private async Task ProxyStreamAsync(ConnectionContext context, Http2Connection down, Http2Stream stream, Http2HeaderList request, bool requestEnded, UpstreamConnector upstreams)
     {
         // Runs on the read loop until its first await (routing, pooled connection, HEADERS upstream): no thread hop.
+        WiretapCopier? copier = null;
         try
         {
             if (request.TryGet(":method"u8, out ReadOnlySpan<byte> method) && method.SequenceEqual("CONNECT"u8) && request.IndexOf(":protocol"u8) < 0)
@@ -86,7 +87,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             var view = new Http2RequestView(request);
             RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
             InterceptRule? intercept = decision.Intercept;
-            WiretapCopier? copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request) : null;
+            copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request, requestEnded) : null;
 
             long streamStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             for (int attempt = 0; ; attempt++)
@@ -102,6 +103,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 if (attempt == 0)
                 {
                     context.Port.Metrics.Requests.Increment(destination.MetricLabel); // a retried stream is one request
+                    copier?.Start(wiretaps, decision.Wiretaps); // the copies' heads go out now, their bodies as they come
                 }
 
                 try
@@ -126,8 +128,6 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     logger.Http2StreamRetried(context.Id, context.Settings.Name, stream.Id, ErrorText.Describe(e));
                 }
             }
-
-            copier?.Offer(wiretaps, decision.Wiretaps);
         }
         catch (Exception e) when (e is Http2StreamResetException or Http1ParseException || ConnectionErrors.IsExpected(e))
         {
@@ -141,25 +141,37 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         }
         finally
         {
+            copier?.Fail(); // a copy whose body did not end with the stream's is dropped (request_failed)
             request.Dispose();
             stream.EndExchange(); // the stream's concurrency slot is free once its frames are done too
         }
     }
 
-    /// <summary>The copy of an HTTP/2 request for wiretaps, as HTTP/1.1 bytes (the form taps receive).</summary>
-    private static WiretapCopier CopierFor(ConnectionContext context, string method, Http2HeaderList request)
+    /// <summary>
+    /// The copy of an HTTP/2 request for wiretaps, as HTTP/1.1 bytes (the form taps receive): framed with the
+    /// stream's content-length when it has one, else chunked (or no body when the stream ended with its headers).
+    /// </summary>
+    private static WiretapCopier CopierFor(ConnectionContext context, string method, Http2HeaderList request, bool requestEnded)
     {
-        byte[] head = Http2Translation.RequestHeadBytes(request, contentLength: -1);
-        return new WiretapCopier(method, context, (bytes, length) =>
+        long length = requestEnded ? 0 : -1;
+        if (!requestEnded && request.TryGet("content-length"u8, out ReadOnlySpan<byte> announced)
+            && System.Buffers.Text.Utf8Parser.TryParse(announced, out long value, out int used) && used == announced.Length)
         {
-            bytes.Write(head.AsSpan(0, head.Length - 2)); // without the blank line
-            if (length > 0 || method is "POST" or "PUT" or "PATCH")
-            {
-                Http1HeadWriter.WriteFraming(bytes, BodyKind.ContentLength, length);
-            }
+            length = value; // the connection checked that the DATA adds up to it (RFC 9113 8.1.1)
+        }
 
-            Http1HeadWriter.WriteEnd(bytes, connectionClose: false);
-        });
+        byte[] head = Http2Translation.RequestHeadBytes(request, length >= 0 && !requestEnded ? Http2Translation.Framing.ContentLength
+            : requestEnded ? Http2Translation.Framing.None : Http2Translation.Framing.Chunked);
+        if (requestEnded && method is "POST" or "PUT" or "PATCH")
+        {
+            var framed = new ArrayBufferWriter<byte>(head.Length + 20);
+            framed.Write(head.AsSpan(0, head.Length - 2)); // without the blank line
+            Http1HeadWriter.WriteFraming(framed, BodyKind.ContentLength, 0);
+            Http1HeadWriter.WriteEnd(framed, connectionClose: false);
+            head = framed.WrittenSpan.ToArray();
+        }
+
+        return new WiretapCopier(method, context, head, length);
     }
 
     /// <summary>HTTP/2 to HTTP/2: one stream on the destination's connection; both directions pumped with both windows.</summary>
@@ -226,11 +238,18 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             long length = buffer.Length; // read before AdvanceTo: afterwards the segments may be reused
             Http2HeaderList? trailers = read.IsCompleted ? from.TryTakeTrailers() : null;
             bool endWithData = read.IsCompleted && trailers is null;
+            if (read.IsCompleted)
+            {
+                copier?.OnData(buffer);
+                copier?.End(); // the whole body passed (trailers are not copied)
+                copier = null;
+            }
+
             try
             {
                 if (!buffer.IsEmpty || endWithData)
                 {
-                    copier?.OnData(buffer);
+                    copier?.OnData(buffer); // null once the body ended: fed above
                     await to.SendDataAsync(target, buffer, endWithData).ConfigureAwait(false);
                 }
             }

@@ -1,74 +1,123 @@
 using System.Buffers;
 using Switchyard.Http1;
 using Switchyard.Routing;
+using Switchyard.Upstream;
 
 namespace Switchyard.Proxy;
 
 /// <summary>
-/// Collects the copy of one request for the matching wiretaps, for HTTP/1.x and HTTP/2 callers alike: the body as it
-/// passes (up to <see cref="Upstream.Wiretaps.MaxBodyCopy"/>), then the HTTP/1.1 head written for that body's
-/// length. A body over the limit drops the copy for every tap (counted as body_too_large); offering never waits.
+/// The copy of one request for the matching wiretaps, for HTTP/1.x and HTTP/2 callers alike, streamed: once the
+/// request head is known (and its destination reached) <see cref="Start"/> queues a copy for every tap, then the
+/// body goes to each of them as it passes (<see cref="OnData"/>) until <see cref="End"/> (the body ended in full) or
+/// <see cref="Fail"/> (the request broke off). Every step only copies bytes into a bounded per-tap buffer
+/// (<see cref="Wiretaps.TapBuffer"/>): it never waits, and a tap that falls behind loses its copy, not the caller's time.
 /// </summary>
-/// <param name="writeHead">Writes the copy's request head, up to and including the blank line, for a body of the given length.</param>
-internal sealed class WiretapCopier(string method, bool tls, string? sni, Action<IBufferWriter<byte>, int> writeHead) : IBodyObserver
+/// <param name="head">The copy's HTTP/1.1 request head, up to and including the blank line, framed for <paramref name="contentLength"/>.</param>
+/// <param name="contentLength">The caller's announced body length (0: none), or -1 when unknown: the copy goes chunked.</param>
+internal sealed class WiretapCopier(string method, bool tls, string? sni, byte[] head, long contentLength) : IBodyObserver
 {
-    private ArrayBufferWriter<byte>? _body = new();
+    private WiretapBody[] _bodies = [];
+    private bool _started;
 
-    public WiretapCopier(string method, ConnectionContext context, Action<IBufferWriter<byte>, int> writeHead)
-        : this(method, context.DownstreamIsTls, context.Sni, writeHead)
+    public WiretapCopier(string method, ConnectionContext context, byte[] head, long contentLength)
+        : this(method, context.DownstreamIsTls, context.Sni, head, contentLength)
     {
     }
 
-    /// <summary>The body went over the copy limit: no copy will be made.</summary>
-    public bool TooLarge => _body is null;
+    /// <summary>The copies under way, one per tap (for tests).</summary>
+    internal IReadOnlyList<WiretapBody> Bodies => _bodies;
+
+    /// <summary>Feeds these bodies instead of queuing copies (tests that look at the copy without a tap).</summary>
+    internal void StartWith(params WiretapBody[] bodies)
+    {
+        _started = true;
+        _bodies = bodies;
+    }
+
+    /// <summary>Queues a copy for each tap (the request head goes out as soon as the tap's sender gets to it).</summary>
+    public void Start(Wiretaps taps, IReadOnlyList<InterceptRule> rules)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        var bodies = new WiretapBody[rules.Count];
+        for (int i = 0; i < rules.Count; i++)
+        {
+            InterceptRule tap = rules[i];
+            bodies[i] = new WiretapBody(contentLength, taps.BufferFor(tap.Id), reason => taps.Drop(tap.Id, reason));
+            taps.Offer(tap, new WiretapCopy(method, head, bodies[i], tls, sni));
+        }
+
+        _bodies = bodies;
+        if (contentLength == 0)
+        {
+            End(); // no body: the copy is whole now
+        }
+    }
 
     public void OnData(in ReadOnlySequence<byte> data)
     {
-        if (_body is null)
+        foreach (WiretapBody body in _bodies)
         {
-            return;
-        }
-
-        if (_body.WrittenCount + data.Length > Upstream.Wiretaps.MaxBodyCopy)
-        {
-            _body = null;
-            return;
-        }
-
-        foreach (ReadOnlyMemory<byte> segment in data)
-        {
-            _body.Write(segment.Span);
+            body.Write(data);
         }
     }
 
-    /// <summary>The copy as the taps receive it (head and body), or null when the body was too large.</summary>
-    public Upstream.WiretapCopy? Build()
+    /// <summary>The caller's body ended in full: so do the copies.</summary>
+    public void End()
     {
-        if (_body is null)
+        foreach (WiretapBody body in _bodies)
         {
-            return null;
+            body.End();
         }
-
-        var bytes = new ArrayBufferWriter<byte>(512 + _body.WrittenCount);
-        writeHead(bytes, _body.WrittenCount);
-        bytes.Write(_body.WrittenSpan);
-        return new Upstream.WiretapCopy(method, bytes.WrittenSpan.ToArray(), tls, sni);
     }
 
-    /// <summary>Hands each matching wiretap the copy of the request just forwarded (never waits for a tap).</summary>
-    public void Offer(Upstream.Wiretaps taps, IReadOnlyList<InterceptRule> rules)
+    /// <summary>The request broke off before its body ended: copies still under way are dropped (request_failed).</summary>
+    public void Fail()
     {
-        Upstream.WiretapCopy? copy = Build();
-        foreach (InterceptRule tap in rules)
+        foreach (WiretapBody body in _bodies)
         {
-            if (copy is null)
+            body.Drop("request_failed");
+        }
+    }
+
+    /// <summary>Ends the copies when <paramref name="body"/> (the task moving the caller's body) ends: in full, or failed.</summary>
+    public void EndWith(Task body)
+    {
+        if (body.IsCompletedSuccessfully)
+        {
+            End();
+            return;
+        }
+
+        _ = body.ContinueWith(static (t, state) =>
+        {
+            var copier = (WiretapCopier)state!;
+            if (t.IsCompletedSuccessfully)
             {
-                taps.Drop(tap.Id, "body_too_large");
+                copier.End();
             }
             else
             {
-                taps.Offer(tap, copy);
+                copier.Fail();
             }
-        }
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The copy's head for an HTTP/1 request: as forwarded, framed with the caller's length or chunked.</summary>
+    public static byte[] Http1Head(Http1RequestHead request, out long contentLength)
+    {
+        (BodyKind framing, contentLength) = request.BodyKind switch
+        {
+            BodyKind.None => (BodyKind.None, 0L),
+            BodyKind.ContentLength => (BodyKind.ContentLength, request.ContentLength),
+            _ => (BodyKind.Chunked, -1L),
+        };
+        var bytes = new ArrayBufferWriter<byte>(512);
+        Http1HeadWriter.WriteRequestHead(bytes, request, framing, contentLength);
+        return bytes.WrittenSpan.ToArray();
     }
 }
