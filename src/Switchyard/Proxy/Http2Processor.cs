@@ -84,7 +84,32 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
 
             var view = new Http2RequestView(request);
-            RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
+            RouteDecision decision;
+            if (routes.Snapshot.TryGetPort(context.Settings.Name, out PortRoutes? port) && port.HasBodyRules)
+            {
+                // SPEC.md "Body filters": a request whose route only its body can decide is held until its body is in
+                // (bounded by maxBodyBytes and bodyTimeout); its DATA stay in the stream's pipe and are relayed as received.
+                var pending = new List<InterceptRule>();
+                if (port.NeedsBody(view, pending))
+                {
+                    using var body = new RequestBodyBuffer();
+                    await body.ReadHttp2Async(stream.Data, context.Settings.Limits.MaxBodyBytes, Http2Limits.Default.InitialStreamWindow,
+                        context.Settings.Limits.BodyTimeout, context.Clock).ConfigureAwait(false);
+                    view.BodyBuffer = body;
+                    body.Count(context.Port.Metrics, pending, view);
+                    decision = port.Route(view);
+                    view.BodyBuffer = null;
+                }
+                else
+                {
+                    decision = port.Route(view);
+                }
+            }
+            else
+            {
+                decision = routes.Snapshot.Route(view, context.Settings.Name);
+            }
+
             InterceptRule? intercept = decision.Intercept;
             WiretapCopier? copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request) : null;
 
