@@ -19,7 +19,7 @@ namespace Switchyard.NativeTests.Routing;
 /// </summary>
 public sealed class BodyFilterTests(ITestOutputHelper output)
 {
-    private sealed record Env(TempDir Dir, KestrelApp App, KestrelApp Developer, AgentProcess Agent, int Listen) : IAsyncDisposable
+    private sealed record Env(TempDir Dir, KestrelApp App, KestrelApp Developer, AgentProcess Agent, int Listen, PemSet Pem) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
@@ -70,7 +70,7 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
             ["delivery"] = new JsonObject { ["plaintext"] = true },
         });
         var agent = await AgentProcess.StartAsync(output, dir, config);
-        return new Env(dir, app, developer, agent, listen);
+        return new Env(dir, app, developer, agent, listen, pem);
     }
 
     private static HttpClient Client(int listen, Version version) => new(new SocketsHttpHandler
@@ -125,6 +125,31 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         string metrics = await env.Agent.GetMetricsAsync();
         Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"match\"} 2", metrics, StringComparison.Ordinal);
         Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"no_match\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// curl as a user runs it, over HTTP/1.1 with `Expect: 100-continue` (the agent answers 100 itself, then reads the
+    /// body; curl would otherwise wait 30 s) and over HTTP/2.
+    /// </summary>
+    [Theory]
+    [InlineData("--http1.1")]
+    [InlineData("--http2")]
+    public async Task Curl_posts_are_routed_by_the_json_value(string version)
+    {
+        await using var env = await StartAsync();
+        string file = Path.Combine(env.Dir.Path, "order.json");
+        await File.WriteAllTextAsync(file, """{ "customer": { "id": 42, "tier": "gold" } }""");
+        string[] common = ["--cacert", env.Pem.CaCert, version, "-H", "content-type: application/json; charset=utf-8", "-H", "Expect: 100-continue", "--expect100-timeout", "30"];
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+
+        var hers = await Curl.HttpsAsync(env.Listen, "/hash", [.. common, "--data-binary", "@" + file]);
+        var other = await Curl.HttpsAsync(env.Listen, "/hash", [.. common, "--data-binary", """{"customer":{"id":"42x"}}"""]);
+
+        Assert.True(hers.Succeeded, hers.ToString());
+        Assert.Equal(Expected("alice-laptop", await File.ReadAllBytesAsync(file)), hers.Body);
+        Assert.Equal(Expected("the-app", """{"customer":{"id":"42x"}}"""u8.ToArray()), other.Body);
+        Assert.Equal(version == "--http2" ? "2" : "1.1", hers.HttpVersion);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(20), $"took {stopwatch.Elapsed}: the 100 Continue did not come");
     }
 
     [Theory]

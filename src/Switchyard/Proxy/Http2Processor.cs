@@ -93,6 +93,15 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 if (port.NeedsBody(view, pending))
                 {
                     using var body = new RequestBodyBuffer();
+                    if (!requestEnded && request.TryGet("expect"u8, out ReadOnlySpan<byte> expect) && System.Text.Ascii.EqualsIgnoreCase(expect, "100-continue"u8))
+                    {
+                        // As on HTTP/1: the caller waits for 100 before it sends DATA, so the agent answers it (a second
+                        // 100 from the destination is passed on too; RFC 9110 15.2).
+                        using var proceed = new Http2HeaderList();
+                        proceed.Add(":status"u8, "100"u8);
+                        await down.SendHeadersAsync(stream, proceed, endStream: false).ConfigureAwait(false);
+                    }
+
                     await body.ReadHttp2Async(stream.Data, context.Settings.Limits.MaxBodyBytes, Http2Limits.Default.InitialStreamWindow,
                         context.Settings.Limits.BodyTimeout, context.Clock).ConfigureAwait(false);
                     view.BodyBuffer = body;
