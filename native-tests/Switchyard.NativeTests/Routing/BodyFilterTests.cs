@@ -183,6 +183,40 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"match\"} 0", metrics, StringComparison.Ordinal);
     }
 
+    /// <summary>A body filter through the admin API and the CLI: added, explained with a body, listed as flags.</summary>
+    [Fact]
+    public async Task The_admin_api_takes_explains_and_lists_a_body_filter()
+    {
+        await using var env = await StartAsync();
+        using var admin = new HttpClient { Timeout = Timeouts.Long };
+        const string bob = """{"id":"bob","port":"web","target":"127.0.0.1:1","match":{"body":{"json":"$['order id']","regex":"^B-"}}}""";
+        using (var added = await admin.PostAsync(env.Agent.AdminUri("/v1/intercepts"), new StringContent(bob, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        }
+
+        async Task<JsonNode> Explain(string json)
+        {
+            using var response = await admin.PostAsync(env.Agent.AdminUri("/v1/explain"), new StringContent(json, Encoding.UTF8, "application/json"));
+            string text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            return JsonNode.Parse(text)!;
+        }
+
+        JsonNode hit = await Explain("""{"method":"PUT","path":"/o","headers":{"content-type":"application/json"},"body":"{\"order id\":\"B-7\"}"}""");
+        Assert.Equal("bob", hit["intercept"]!.GetValue<string>());
+        JsonNode alice = await Explain("""{"method":"POST","path":"/o","headers":{"content-type":"application/json"},"body":"{\"customer\":{\"id\":42}}"}""");
+        Assert.Equal("alice", alice["intercept"]!.GetValue<string>());
+        JsonNode none = await Explain("""{"method":"POST","path":"/o","headers":{"content-type":"application/json"}}""");
+        Assert.Equal("app", none["route"]!.GetValue<string>());
+        Assert.Contains("no body given", none.ToJsonString(), StringComparison.Ordinal);
+
+        var list = await ProcessRunner.RunAsync(RepoPaths.RequireAgentBinary(), ["list", "--agent", $"127.0.0.1:{env.Agent.AdminPort}"]);
+        Assert.Equal(0, list.ExitCode);
+        Assert.Contains("--method POST --body-json '$.customer.id=42'", list.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--body-json-regex '$['\\''order id'\\'']=^B-'", list.Stdout, StringComparison.Ordinal);
+    }
+
     /// <summary>A body without a length (HTTP/1.1: chunked).</summary>
     private sealed class UnknownLengthContent(byte[] body) : ByteArrayContent(body)
     {
