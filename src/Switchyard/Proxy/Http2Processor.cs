@@ -85,10 +85,11 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
             var view = new Http2RequestView(request);
             RouteDecision decision;
-            if (routes.Snapshot.TryGetPort(context.Settings.Name, out PortRoutes? port) && port.HasBodyRules)
+            if (routes.Snapshot.TryGetPort(context.Settings.Name, out PortRoutes? port) && port.HasBodyRules && request.IndexOf(":protocol"u8) < 0)
             {
                 // SPEC.md "Body filters": a request whose route only its body can decide is held until its body is in
                 // (bounded by maxBodyBytes and bodyTimeout); its DATA stay in the stream's pipe and are relayed as received.
+                // An extended CONNECT (a WebSocket over HTTP/2) is a tunnel, never held.
                 var pending = new List<InterceptRule>();
                 if (port.NeedsBody(view, pending))
                 {
