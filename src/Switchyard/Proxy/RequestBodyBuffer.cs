@@ -44,8 +44,8 @@ internal sealed class RequestBodyBuffer : IDisposable
     /// <summary>
     /// HTTP/1: waits until the whole body (Content-Length, or chunked through its last chunk) is in
     /// <paramref name="input"/>, consuming nothing. <paramref name="cancellable"/>: the reader's pending read may be
-    /// cancelled (a socket pipe); a TLS reader is not cancelled mid-read (SslStream), its deadline is checked as bytes
-    /// arrive.
+    /// woken (a socket pipe: CancelPendingRead); a TLS reader is not woken mid-read (SslStream), its deadline is checked
+    /// as bytes arrive.
     /// </summary>
     public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, bool cancellable, TimeProvider clock)
     {
@@ -64,38 +64,45 @@ internal sealed class RequestBodyBuffer : IDisposable
 
         using var decoder = head.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
         long started = clock.GetTimestamp();
-        using CancellationTokenSource? timer = cancellable ? new CancellationTokenSource(limits.BodyTimeout, clock) : null;
-        while (true)
+        using var timer = new CancellationTokenSource(limits.BodyTimeout, clock);
+
+        // The socket pipes do not observe a cancellation token on ReadAsync: the timer wakes the pending read with
+        // CancelPendingRead instead (the read returns IsCanceled), and that wake is never left behind for the exchange.
+        CancellationTokenRegistration wake = cancellable ? timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input) : default;
+        bool sawCancel = false;
+        try
         {
-            ReadResult read;
-            try
+            while (true)
             {
-                read = await input.ReadAsync(timer?.Token ?? default).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timer is { IsCancellationRequested: true })
-            {
-                State = RequestBodyState.TimedOut;
-                return;
-            }
+                ReadResult read = await input.ReadAsync().ConfigureAwait(false);
+                sawCancel |= read.IsCanceled;
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                bool done = decoder is null ? TryWhole(buffer, head.ContentLength) : TryChunked(buffer, decoder, limits.MaxBodyBytes);
+                if (!done && (read.IsCompleted || read.IsCanceled))
+                {
+                    State = RequestBodyState.TimedOut; // bodyTimeout (or a drain) woke the read, or the caller closed mid-body
+                }
+                else if (!done && clock.GetElapsedTime(started) >= limits.BodyTimeout)
+                {
+                    State = RequestBodyState.TimedOut;
+                }
 
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            bool done = decoder is null ? TryWhole(buffer, head.ContentLength) : TryChunked(buffer, decoder, limits.MaxBodyBytes);
-            if (!done && (read.IsCompleted || read.IsCanceled))
-            {
-                State = RequestBodyState.TimedOut; // the caller closed mid-body (the exchange reports it), or a drain began
-            }
-            else if (!done && clock.GetElapsedTime(started) >= limits.BodyTimeout)
-            {
-                State = RequestBodyState.TimedOut;
-            }
+                if (done || State != RequestBodyState.Unread)
+                {
+                    input.AdvanceTo(buffer.Start); // nothing consumed, nothing examined: the exchange reads the same bytes
+                    return;
+                }
 
-            if (done || State != RequestBodyState.Unread)
-            {
-                input.AdvanceTo(buffer.Start); // nothing consumed, nothing examined: the exchange reads the same bytes
-                return;
+                input.AdvanceTo(buffer.Start, buffer.End); // wait for more
             }
-
-            input.AdvanceTo(buffer.Start, buffer.End); // wait for more
+        }
+        finally
+        {
+            wake.Dispose(); // waits for a wake in progress
+            if (cancellable && timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
+            {
+                input.AdvanceTo(late.Buffer.Start); // a wake that came after the last read: taken here, not by the exchange
+            }
         }
     }
 
