@@ -218,32 +218,14 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A plaintext HTTP/1.1 caller that stops half-way through a matching body: after bodyTimeout the agent gives up
-    /// and forwards the head and the half it has to the app (which starts answering while the caller still holds the
-    /// rest), and the rest follows when it comes, byte-exact. A whole body on the same port is routed by value.
+    /// Plaintext HTTP/1.1 (the socket pipes): a whole JSON body is routed by value; a matching body trickled in 8 pieces
+    /// 150 ms apart is slower than bodyTimeout (300 ms), goes to the app and arrives byte-exact.
     /// </summary>
     [Fact]
-    public async Task A_stalled_plaintext_body_goes_to_the_app_after_body_timeout_and_arrives_whole()
+    public async Task A_trickled_plaintext_body_goes_to_the_app_byte_exact()
     {
         using var dir = new TempDir();
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions
-        {
-            Name = "the-app",
-            Pipeline = a =>
-            {
-                a.Use(async (context, next) =>
-                {
-                    if (context.Request.Path == "/hash" && context.Request.Headers["x-stall"] == "1")
-                    {
-                        started.TrySetResult(); // the head reached the app
-                    }
-
-                    await next(context);
-                });
-                HashEndpoint(a, "the-app");
-            },
-        });
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app") });
         await using var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
         var listen = Ports.GetFreeTcpPort();
         var port = AgentConfig.Port("plain", listen, app.Port, "auto");
@@ -261,20 +243,12 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         var whole = await Curl.HttpAsync(listen, "/hash", "-H", "content-type: application/json", "--data-binary", """{"customer":{"id":42}}""");
         Assert.Equal(Expected("alice-laptop", """{"customer":{"id":42}}"""u8.ToArray()), whole.Body);
 
-        byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
-        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        await socket.ConnectAsync(IPAddress.Loopback, listen);
-        await using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
-        byte[] head = Encoding.ASCII.GetBytes($"POST /hash HTTP/1.1\r\nHost: a\r\nx-stall: 1\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-        await stream.WriteAsync(head);
-        await stream.WriteAsync(body.AsMemory(0, 500));
-        await started.Task.WaitAsync(Timeouts.Long); // the agent gave up waiting: the app has the head, the caller still holds 524 bytes
-        await stream.WriteAsync(body.AsMemory(500));
-        using var reader = new StreamReader(stream);
-        string response = await reader.ReadToEndAsync().WaitAsync(Timeouts.Long);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{listen}"), Timeout = Timeouts.Long };
+        byte[] slow = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 3000)}}"}""");
+        var trickle = new TrickleContent(slow, pieces: 8, TimeSpan.FromMilliseconds(150));
+        trickle.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        Assert.Equal(Expected("the-app", slow), await PostAsync(client, trickle));
 
-        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
-        Assert.Contains(Expected("the-app", body), response, StringComparison.Ordinal);
         string metrics = await agent.GetMetricsAsync();
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"match\"} 1", metrics, StringComparison.Ordinal);
