@@ -15,6 +15,9 @@ public sealed class ListCommandTests
     [InlineData("""{"header":"x-note","exact":"it's"}""", """--header 'x-note=it'\''s'""")]
     [InlineData("""{"any":[{"method":"GET"},{"method":"HEAD"}]}""", """{"any":[{"method":"GET"},{"method":"HEAD"}]}""")]
     [InlineData("""{"not":{"method":"GET"}}""", """{"not":{"method":"GET"}}""")]
+    [InlineData("""{"body":{"json":"$.customer.id","exact":"42"}}""", "--body-json '$.customer.id=42'")]
+    [InlineData("""{"all":[{"method":"POST"},{"body":{"json":"$['a b'][0]","regex":"^4"}}]}""", "--method POST --body-json-regex '$['\\''a b'\\''][0]=^4'")]
+    [InlineData("""{"body":{"json":"$.id","prefix":"a.b"}}""", """--body-json-regex '$.id=^a\.b'""")]
     public void A_filter_is_shown_in_the_intercept_flag_grammar_when_the_flags_can_say_it(string match, string expected)
     {
         Assert.Equal(expected, ListCommand.Flags(FilterParser.Parse(match)));
@@ -23,6 +26,7 @@ public sealed class ListCommandTests
     [Theory]
     [InlineData("--header x-dev=alice --path-prefix /api/")]
     [InlineData("--header-regex 'x-dev=^al\\.ce' --method GET")]
+    [InlineData("--method POST --body-json '$.customer.id=42' --body-json-regex '$.items[0].sku=^A'")]
     public void The_flags_shown_give_the_same_filter_back(string flags)
     {
         string[] words = ShellSplit(flags);

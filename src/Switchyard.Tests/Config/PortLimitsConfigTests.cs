@@ -35,6 +35,8 @@ public sealed class PortLimitsConfigTests
         Assert.Equal(TimeSpan.FromSeconds(15), limits.WriteStallTimeout);
         Assert.Equal(TimeSpan.FromMilliseconds(500), limits.AppResponseTimeout);
         Assert.Equal(1000, limits.MaxConnections);
+        Assert.Equal(PortLimits.Default.MaxBodyBytes, limits.MaxBodyBytes);
+        Assert.Equal(TimeSpan.FromSeconds(1), limits.BodyTimeout);
         Assert.Equal(8192, settings.Ports[0].Http1Limits!.MaxHeadBytes);
 
         Assert.Equal(TimeSpan.FromSeconds(10), Parse(""", "limits": { "idleTimeout": "30s" }""").Ports[0].Limits.RequestHeadTimeout);
@@ -53,6 +55,10 @@ public sealed class PortLimitsConfigTests
     [InlineData("\"streamIdleTimeout\": \"-5s\"", "$.ports[0].limits.streamIdleTimeout", "found \"-5s\"")]
     [InlineData("\"appResponseTimeout\": \"0s\"", "$.ports[0].limits.appResponseTimeout", "above zero")]
     [InlineData("\"maxConnections\": 0", "$.ports[0].limits.maxConnections", "expected 1 or more")]
+    [InlineData("\"maxBodyBytes\": -1", "$.ports[0].limits.maxBodyBytes", "expected 0 to 16777216 bytes (16 MiB), found -1")]
+    [InlineData("\"maxBodyBytes\": 16777217", "$.ports[0].limits.maxBodyBytes", "expected 0 to 16777216")]
+    [InlineData("\"bodyTimeout\": \"0s\"", "$.ports[0].limits.bodyTimeout", "above zero")]
+    [InlineData("\"bodyTimeout\": 5", "$.ports[0].limits.bodyTimeout", "")]
     [InlineData("\"maxRequestHeadBytes\": 100", "$.ports[0].limits.maxRequestHeadBytes", "expected 1024 to 1048576")]
     [InlineData("\"idleTimout\": \"5s\"", "$.ports[0].limits.idleTimout", "idleTimout")]
     public void A_bad_limit_is_refused_with_its_path_and_reason(string field, string path, string reason)
@@ -68,5 +74,15 @@ public sealed class PortLimitsConfigTests
         ConfigException e = Assert.Throws<ConfigException>(() => Parse(""", "limits": { "maxRequestHeadBytes": 8192 }""", """, "maxRequestHeadBytes": 4096"""));
         Assert.Equal("$.ports[0].limits.maxRequestHeadBytes", e.JsonPath);
         Assert.Contains("set it in one place", e.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Body_filter_limits_default_to_64_KiB_and_1_s_and_can_be_set()
+    {
+        Assert.Equal(65536, PortLimits.Default.MaxBodyBytes);
+        Assert.Equal(TimeSpan.FromSeconds(1), PortLimits.Default.BodyTimeout);
+        PortLimits limits = Parse(""", "limits": { "maxBodyBytes": 200000, "bodyTimeout": "250ms" }""").Ports[0].Limits;
+        Assert.Equal(200000, limits.MaxBodyBytes);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), limits.BodyTimeout);
     }
 }

@@ -21,6 +21,10 @@ public sealed class FilterFlagsTests
     [InlineData("--path-regex", "^/v[0-9]+/", """{"path":{"regex":"^/v[0-9]+/"}}""")]
     [InlineData("--path-regex", "items", """{"path":{"regex":"items"}}""")]
     [InlineData("--method", "POST", """{"method":"POST"}""")]
+    [InlineData("--body-json", "$.customer.id=42", """{"body":{"json":"$.customer.id","exact":"42"}}""")]
+    [InlineData("--body-json", "$['a=b'][0]=x=y", """{"body":{"json":"$['a=b'][0]","exact":"x=y"}}""")]
+    [InlineData("--body-json", "$.ok=", """{"body":{"json":"$.ok","exact":""}}""")]
+    [InlineData("--body-json-regex", "$.customer.id=^4", """{"body":{"json":"$.customer.id","regex":"^4"}}""")]
     public void One_flag_gives_that_condition_alone(string flag, string value, string json)
     {
         Filter? filter = FilterParser.FromFlags([(flag, value)]);
@@ -58,8 +62,8 @@ public sealed class FilterFlagsTests
     [InlineData("--path-prefix", "api/", "must start with '/', found \"api/\"")]
     [InlineData("--method", "", "method must not be empty")]
     [InlineData("--method", "GET /", "invalid method \"GET /\": U+0020 at index 3 is not a token character (RFC 9110 5.6.2)")]
-    [InlineData("--path", "/api", "not a filter flag; expected one of --header, --header-regex, --path-equal, --path-prefix, --path-regex, --method")]
-    [InlineData("--to", "127.0.0.1:8080", "not a filter flag; expected one of --header, --header-regex, --path-equal, --path-prefix, --path-regex, --method")]
+    [InlineData("--path", "/api", "not a filter flag; expected one of --header, --header-regex, --path-equal, --path-prefix, --path-regex, --method, --body-json, --body-json-regex")]
+    [InlineData("--to", "127.0.0.1:8080", "not a filter flag; expected one of --header, --header-regex, --path-equal, --path-prefix, --path-regex, --method, --body-json, --body-json-regex")]
     public void A_bad_flag_value_is_reported_with_the_flag(string flag, string value, string reason)
     {
         FilterException e = Assert.Throws<FilterException>(() => FilterParser.FromFlags([("--method", "GET"), (flag, value)]));
@@ -82,10 +86,22 @@ public sealed class FilterFlagsTests
     }
 
     [Fact]
-    public void The_filter_flags_are_the_six_of_the_spec()
+    public void The_filter_flags_are_the_six_of_the_spec_and_the_two_body_flags_of_issue_15()
     {
-        Assert.Equal(["--header", "--header-regex", "--path-equal", "--path-prefix", "--path-regex", "--method"], FilterParser.FlagNames);
+        Assert.Equal(["--header", "--header-regex", "--path-equal", "--path-prefix", "--path-regex", "--method", "--body-json", "--body-json-regex"], FilterParser.FlagNames);
         Assert.True(FilterParser.IsFilterFlag("--path-prefix"));
         Assert.False(FilterParser.IsFilterFlag("--wiretap"));
+    }
+
+    [Theory]
+    [InlineData("--body-json", "$.customer.id", "expected JSONPATH=VALUE such as '$.customer.id=42'")]
+    [InlineData("--body-json", "customer.id=42", "must start with '$'")]
+    [InlineData("--body-json-regex", "$.a=(x", "not enough ')'")]
+    public void A_bad_body_flag_is_refused_naming_the_flag(string flag, string value, string reason)
+    {
+        FilterException e = Assert.Throws<FilterException>(() => FilterParser.FromFlags([(flag, value)]));
+
+        Assert.Equal(flag, e.JsonPath);
+        Assert.Contains(reason, e.Reason, StringComparison.Ordinal);
     }
 }

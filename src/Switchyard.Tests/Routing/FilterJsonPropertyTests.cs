@@ -28,7 +28,8 @@ public sealed class FilterJsonPropertyTests
         (2, Gen.Frequency(
             (3, Gen.Select(Gen.Bool, Text, (exact, text) => exact ? StringMatch.Exact("/" + text) : StringMatch.Prefix("/" + text))),
             (1, Regex)).Select(match => (Filter)new PathFilter(match))),
-        (1, Token.Select(method => (Filter)new MethodFilter(method))));
+        (1, Token.Select(method => (Filter)new MethodFilter(method))),
+        (1, Gen.Select(Gen.OneOf("$", "$.customer.id", "$['a b'][3]", "$.items[0]['it\\'s']", "$['caf\u00e9'].x"), Gen.Frequency((3, Literal), (1, Regex)), (path, match) => (Filter)new BodyFilter(JsonBodyPath.Parse(path), match))));
 
     /// <summary>Trees up to 5 levels deep with at most 4 children per list: within MaxDepth (16) and MaxConditions (256).</summary>
     private static readonly Gen<Filter> Tree = Gen.Recursive<Filter>((depth, tree) => depth >= 4

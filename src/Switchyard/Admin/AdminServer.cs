@@ -204,8 +204,9 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
     }
 
     /// <summary>
-    /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}} -> which route
-    /// the request would take on that port (default: the first port) and why, rule by rule.
+    /// POST /v1/explain: {"port"?: name, "method": M, "path": P, "headers": {name: value | [values]}, "body"?: text} ->
+    /// which route the request would take on that port (default: the first port) and why, rule by rule. Body filters
+    /// see "body" (its UTF-8 bytes) as the whole request body; without it they do not match ("no body given").
     /// </summary>
     private (int, string, string) Explain(byte[] body)
     {
@@ -249,7 +250,18 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
                 }
             }
 
-            view = new Routing.RequestView(method, path, headers);
+            byte[]? requestBody = null;
+            if (root.TryGetProperty("body", out JsonElement b))
+            {
+                if (b.ValueKind != JsonValueKind.String)
+                {
+                    return BadRequest("$.body: expected a string: the request body as text, e.g. \"{\\\"customer\\\":{\\\"id\\\":42}}\"");
+                }
+
+                requestBody = Encoding.UTF8.GetBytes(b.GetString()!);
+            }
+
+            view = new Routing.RequestView(method, path, headers, requestBody);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -362,6 +374,31 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
             foreach (string route in routes(p).Where(r => !seen.Contains(r)).Order(StringComparer.Ordinal))
             {
                 new DurationHistogram().Render(sb, "switchyard_request_duration_seconds", $"port=\"{n}\",route=\"{PortMetrics.Escape(route)}\"");
+            }
+        }
+
+        Family(sb, "switchyard_body_filter_total", "counter", "Requests held for a body filter, by port, intercept (or wiretap) id and result: match, no_match, too_large (over maxBodyBytes), timeout (slower than bodyTimeout), not_json.");
+        foreach (PortRuntime p in ports)
+        {
+            string n = PortMetrics.Escape(p.Settings.Name);
+            var lines = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (string id in agent.Intercepts.Values.Where(i => i.Port == p.Settings.Name && i.Rule.Filter is { HasBodyCondition: true }).Select(i => i.Id))
+            {
+                foreach (string result in (string[])["match", "no_match", "too_large", "timeout", "not_json"])
+                {
+                    lines[PortMetrics.BodyFilterKey(id, result)] = 0;
+                }
+            }
+
+            foreach ((string key, long v) in p.Metrics.BodyFilters.Snapshot())
+            {
+                lines[key] = v;
+            }
+
+            foreach ((string key, long v) in lines)
+            {
+                int cut = key.IndexOf('\0', StringComparison.Ordinal);
+                PortMetrics.Line(sb, "switchyard_body_filter_total", $"port=\"{n}\",intercept=\"{PortMetrics.Escape(key[..cut])}\",result=\"{key[(cut + 1)..]}\"", v);
             }
         }
 

@@ -94,6 +94,8 @@ internal static class CommandLine
         Filter("--path-prefix", "P", "The path starts with P."),
         Filter("--path-regex", "R", "The path matches the regex R (unanchored)."),
         Filter("--method", "M", "The request method is M (GET, POST, ...)."),
+        Filter("--body-json", "JSONPATH=VALUE", "The JSON body's value at JSONPATH ($.a.b, $.items[0], $['a b']) is VALUE (a number or boolean as written)."),
+        Filter("--body-json-regex", "JSONPATH=REGEX", "The JSON body's value at JSONPATH matches the regex REGEX (unanchored)."),
     ];
 
     public static readonly Option<bool> InterceptWiretap = new("--wiretap")

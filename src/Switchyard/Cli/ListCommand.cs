@@ -130,7 +130,7 @@ internal static class ListCommand
 
     /// <summary>
     /// A filter in the intercept flag grammar (`--header x-dev=alice --path-prefix /api/`) when the flags can say it
-    /// (an AND of header, path and method conditions; a header prefix becomes an anchored --header-regex), else its
+    /// (an AND of header, path, method and body conditions; a header or body prefix becomes an anchored regex flag), else its
     /// config `match` JSON.
     /// </summary>
     internal static string Flags(Filter filter)
@@ -148,6 +148,9 @@ internal static class ListCommand
                 PathFilter { Match.Kind: MatchKind.Prefix } p => $"--path-prefix {Quote(p.Match.Value)}",
                 PathFilter { Match.Kind: MatchKind.Regex } p => $"--path-regex {Quote(p.Match.Value)}",
                 MethodFilter m => $"--method {Quote(m.Method)}",
+                BodyFilter { Match.Kind: MatchKind.Exact } b => $"--body-json {Quote(b.Path.Text + "=" + b.Match.Value)}",
+                BodyFilter { Match.Kind: MatchKind.Regex } b => $"--body-json-regex {Quote(b.Path.Text + "=" + b.Match.Value)}",
+                BodyFilter { Match.Kind: MatchKind.Prefix } b => $"--body-json-regex {Quote(b.Path.Text + "=^" + Regex.Escape(b.Match.Value))}",
                 _ => null,
             };
             if (flag is null)

@@ -73,6 +73,8 @@ public sealed class PortLimitsConfig
     public string? AppResponseTimeout { get; set; }
     public int? MaxRequestHeadBytes { get; set; }
     public int? MaxConnections { get; set; }
+    public int? MaxBodyBytes { get; set; }
+    public string? BodyTimeout { get; set; }
 }
 
 public sealed class DownstreamTlsConfig

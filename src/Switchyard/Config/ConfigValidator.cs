@@ -249,6 +249,11 @@ internal sealed class ConfigValidator(string file)
             Fail($"{at}.maxConnections", $"expected 1 or more, found {l.MaxConnections}");
         }
 
+        if (l.MaxBodyBytes is < 0 or > PortLimits.MaxBodyBytesLimit)
+        {
+            Fail($"{at}.maxBodyBytes", $"expected 0 to {PortLimits.MaxBodyBytesLimit} bytes (16 MiB), found {l.MaxBodyBytes}");
+        }
+
         return new PortLimits
         {
             TlsHandshakeTimeout = Positive(l.TlsHandshakeTimeout, "tlsHandshakeTimeout", d.TlsHandshakeTimeout),
@@ -258,6 +263,8 @@ internal sealed class ConfigValidator(string file)
             WriteStallTimeout = Positive(l.WriteStallTimeout, "writeStallTimeout", d.WriteStallTimeout),
             AppResponseTimeout = l.AppResponseTimeout is null ? null : Positive(l.AppResponseTimeout, "appResponseTimeout", TimeSpan.Zero),
             MaxConnections = l.MaxConnections,
+            MaxBodyBytes = l.MaxBodyBytes ?? d.MaxBodyBytes,
+            BodyTimeout = Positive(l.BodyTimeout, "bodyTimeout", d.BodyTimeout),
         };
     }
 

@@ -56,4 +56,21 @@ public sealed record PortLimits
     /// default: what fits depends on the pod's memory.
     /// </summary>
     public int? MaxConnections { get; init; }
+
+    /// <summary>
+    /// Most body bytes buffered to evaluate a body filter (SPEC.md "Body filters"); a longer body does not match and is
+    /// forwarded unchanged (<c>switchyard_body_filter_total{result="too_large"}</c>). 64 KiB, as mirrord's HTTP body
+    /// filter: JSON API requests are a few KiB; uploads that are larger are not what a body filter is for.
+    /// </summary>
+    public int MaxBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Upper bound of <see cref="MaxBodyBytes"/> a config may set: 16 MiB per request held in memory.</summary>
+    public const int MaxBodyBytesLimit = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How long to wait for the whole body of a request a body filter may still take (SPEC.md "Body filters"); a
+    /// slower body does not match and is forwarded as it arrives (<c>result="timeout"</c>). 1 s, as mirrord: the
+    /// delay a slow caller can add to its own request, never more.
+    /// </summary>
+    public TimeSpan BodyTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -69,6 +69,11 @@ internal sealed class PortMetrics(string name)
     /// <summary>Failed accepts, by socket error (TooManyOpenSockets is EMFILE/ENFILE: the listener backs off).</summary>
     public LabeledCounter AcceptErrors { get; } = new();
 
+    /// <summary>Body filter evaluations by intercept id and result (<see cref="BodyFilterKey"/>: "id\0result").</summary>
+    public LabeledCounter BodyFilters { get; } = new();
+
+    public static string BodyFilterKey(string id, string result) => string.Concat(id, "\0", result);
+
     public long Active => Volatile.Read(ref _active);
 
     public long Total => Volatile.Read(ref _rawConnections) + Volatile.Read(ref _terminatedConnections);

@@ -85,7 +85,42 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
             }
 
             var view = new Http2RequestView(request);
-            RouteDecision decision = routes.Snapshot.Route(view, context.Settings.Name);
+            RouteDecision decision;
+            if (routes.Snapshot.TryGetPort(context.Settings.Name, out PortRoutes? port) && port.HasBodyRules && request.IndexOf(":protocol"u8) < 0)
+            {
+                // SPEC.md "Body filters": a request whose route only its body can decide is held until its body is in
+                // (bounded by maxBodyBytes and bodyTimeout); its DATA stay in the stream's pipe and are relayed as received.
+                // An extended CONNECT (a WebSocket over HTTP/2) is a tunnel, never held.
+                var pending = new List<InterceptRule>();
+                if (port.NeedsBody(view, pending))
+                {
+                    using var body = new RequestBodyBuffer();
+                    if (!requestEnded && request.TryGet("expect"u8, out ReadOnlySpan<byte> expect) && System.Text.Ascii.EqualsIgnoreCase(expect, "100-continue"u8))
+                    {
+                        // As on HTTP/1: the caller waits for 100 before it sends DATA, so the agent answers it (a second
+                        // 100 from the destination is passed on too; RFC 9110 15.2).
+                        using var proceed = new Http2HeaderList();
+                        proceed.Add(":status"u8, "100"u8);
+                        await down.SendHeadersAsync(stream, proceed, endStream: false).ConfigureAwait(false);
+                    }
+
+                    await body.ReadHttp2Async(stream.Data, context.Settings.Limits.MaxBodyBytes, Http2Limits.Default.InitialStreamWindow,
+                        context.Settings.Limits.BodyTimeout, context.Clock).ConfigureAwait(false);
+                    view.BodyBuffer = body;
+                    body.Count(context.Port.Metrics, pending, view);
+                    decision = port.Route(view);
+                    view.BodyBuffer = null;
+                }
+                else
+                {
+                    decision = port.Route(view);
+                }
+            }
+            else
+            {
+                decision = routes.Snapshot.Route(view, context.Settings.Name);
+            }
+
             InterceptRule? intercept = decision.Intercept;
             copier = decision.Wiretaps.Count > 0 ? CopierFor(context, view.Method, request, requestEnded) : null;
 

@@ -1,7 +1,18 @@
 namespace Switchyard.Routing;
 
 /// <summary>
-/// An immutable filter tree (SPEC.md `match` grammar): leaves test a header, the path or the method;
+/// A filter's verdict on a request whose body may not have been read yet: <see cref="NeedsBody"/> when only a
+/// body condition can still decide (SPEC.md "Body filters": only such requests are buffered).
+/// </summary>
+public enum FilterOutcome : byte
+{
+    NoMatch,
+    Match,
+    NeedsBody,
+}
+
+/// <summary>
+/// An immutable filter tree (SPEC.md `match` grammar): leaves test a header, the path, the method or a JSON body value;
 /// <see cref="AllFilter"/>, <see cref="AnyFilter"/> and <see cref="NotFilter"/> combine them.
 /// Equality is structural (header names compare case-insensitively; regexes by pattern).
 /// </summary>
@@ -17,7 +28,16 @@ public abstract class Filter : IEquatable<Filter>
     /// <summary>Levels of the tree (a leaf is 1).</summary>
     public abstract int Depth { get; }
 
+    /// <summary>Some leaf of the tree is a <see cref="BodyFilter"/>.</summary>
+    public virtual bool HasBodyCondition => false;
+
     public abstract bool Matches(IRequestView request);
+
+    /// <summary>
+    /// Three-valued evaluation: a body condition on a request whose body is not read (<see cref="RequestBodyState.Unread"/>)
+    /// is unknown, and the result is <see cref="FilterOutcome.NeedsBody"/> only when that unknown decides it.
+    /// </summary>
+    public virtual FilterOutcome Evaluate(IRequestView request) => Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
 
     /// <summary>Evaluates every condition (no short cut) and says which matched and which failed.</summary>
     public abstract FilterExplanation Explain(IRequestView request);
@@ -174,7 +194,10 @@ public abstract class CompositeFilter : Filter
 
         ConditionCount = conditions;
         Depth = depth + 1;
+        HasBodyCondition = _filters.Any(f => f.HasBodyCondition);
     }
+
+    public override bool HasBodyCondition { get; }
 
     public IReadOnlyList<Filter> Filters => _filters;
 
@@ -231,6 +254,29 @@ public sealed class AllFilter(IEnumerable<Filter> filters) : CompositeFilter(fil
         return true;
     }
 
+    public override FilterOutcome Evaluate(IRequestView request)
+    {
+        if (!HasBodyCondition)
+        {
+            return Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
+        }
+
+        FilterOutcome result = FilterOutcome.Match;
+        foreach (Filter f in Span)
+        {
+            switch (f.Evaluate(request))
+            {
+                case FilterOutcome.NoMatch:
+                    return FilterOutcome.NoMatch;
+                case FilterOutcome.NeedsBody:
+                    result = FilterOutcome.NeedsBody;
+                    break;
+            }
+        }
+
+        return result;
+    }
+
     public override FilterExplanation Explain(IRequestView request) => ExplainChildren(request, "all", all: true);
 
     public override bool Equals(Filter? other) => other is AllFilter a && SameChildren(a);
@@ -254,6 +300,29 @@ public sealed class AnyFilter(IEnumerable<Filter> filters) : CompositeFilter(fil
         }
 
         return false;
+    }
+
+    public override FilterOutcome Evaluate(IRequestView request)
+    {
+        if (!HasBodyCondition)
+        {
+            return Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
+        }
+
+        FilterOutcome result = FilterOutcome.NoMatch;
+        foreach (Filter f in Span)
+        {
+            switch (f.Evaluate(request))
+            {
+                case FilterOutcome.Match:
+                    return FilterOutcome.Match;
+                case FilterOutcome.NeedsBody:
+                    result = FilterOutcome.NeedsBody;
+                    break;
+            }
+        }
+
+        return result;
     }
 
     public override FilterExplanation Explain(IRequestView request) => ExplainChildren(request, "any", all: false);
@@ -280,7 +349,16 @@ public sealed class NotFilter : Filter
 
     public override int Depth => Inner.Depth + 1;
 
+    public override bool HasBodyCondition => Inner.HasBodyCondition;
+
     public override bool Matches(IRequestView request) => !Inner.Matches(request);
+
+    public override FilterOutcome Evaluate(IRequestView request) => Inner.Evaluate(request) switch
+    {
+        FilterOutcome.Match => FilterOutcome.NoMatch,
+        FilterOutcome.NoMatch => FilterOutcome.Match,
+        _ => FilterOutcome.NeedsBody,
+    };
 
     public override FilterExplanation Explain(IRequestView request)
     {

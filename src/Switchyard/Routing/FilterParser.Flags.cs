@@ -4,7 +4,7 @@ public static partial class FilterParser
 {
     /// <summary>The filter flags shared by `switchyard intercept` and the admin API (SPEC.md "Filter flags").</summary>
     public static IReadOnlyList<string> FlagNames { get; } =
-        ["--header", "--header-regex", "--path-equal", "--path-prefix", "--path-regex", "--method"];
+        ["--header", "--header-regex", "--path-equal", "--path-prefix", "--path-regex", "--method", "--body-json", "--body-json-regex"];
 
     /// <summary>True when <paramref name="flag"/> is one of <see cref="FlagNames"/>.</summary>
     public static bool IsFilterFlag(string flag) => FlagNames.Contains(flag, StringComparer.Ordinal);
@@ -12,7 +12,8 @@ public static partial class FilterParser
     /// <summary>
     /// Builds a filter from command-line flags, ANDed in order: `--header NAME=VALUE` or curl style
     /// `NAME: VALUE` (exact value), `--header-regex NAME=REGEX`, `--path-equal P`, `--path-prefix P`,
-    /// `--path-regex R`, `--method M`. One flag gives that condition alone, several an
+    /// `--path-regex R`, `--method M`, `--body-json PATH=VALUE` (the JSON value at PATH, as text, equals VALUE),
+    /// `--body-json-regex PATH=REGEX`. One flag gives that condition alone, several an
     /// <see cref="AllFilter"/>; no flags give null (a global intercept). Errors name the flag in
     /// <see cref="FilterException.JsonPath"/>.
     /// </summary>
@@ -82,9 +83,57 @@ public static partial class FilterParser
             case "--method":
                 Check(FilterText.CheckToken(value, "method"), flag);
                 return new MethodFilter(value);
+            case "--body-json" or "--body-json-regex":
+            {
+                int cut = BodyPathEnd(value);
+                if (cut < 0)
+                {
+                    Fail(flag, $"expected JSONPATH={(flag == "--body-json" ? "VALUE" : "REGEX")} such as '$.customer.id=42', found {FilterText.Quote(value)}");
+                }
+
+                if (!JsonBodyPath.TryParse(value[..cut], out JsonBodyPath? path, out string? error))
+                {
+                    return Fail<Filter>(flag, error);
+                }
+
+                string operand = value[(cut + 1)..];
+                return new BodyFilter(path, flag == "--body-json" ? StringMatch.Exact(operand) : RegexFlag(flag, operand));
+            }
+
             default:
                 return Fail<Filter>(flag, $"not a filter flag; expected one of {string.Join(", ", FlagNames)}");
         }
+    }
+
+    /// <summary>The index of the '=' that ends the JSONPath in `PATH=VALUE`: the first one outside a quoted name; -1 when none.</summary>
+    private static int BodyPathEnd(string value)
+    {
+        char quote = '\0';
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            if (quote != '\0')
+            {
+                if (c == '\\')
+                {
+                    i++;
+                }
+                else if (c == quote)
+                {
+                    quote = '\0';
+                }
+            }
+            else if (c is '\'' or '"')
+            {
+                quote = c;
+            }
+            else if (c == '=')
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static StringMatch RegexFlag(string flag, string pattern) =>

@@ -13,6 +13,7 @@ namespace Switchyard.Routing;
 /// filter := { "header": NAME, ("exact" | "prefix" | "regex"): STRING }
 ///         | { "path": { ("exact" | "prefix" | "regex"): STRING } }     exact/prefix start with '/'
 ///         | { "method": TOKEN }
+///         | { "body": { "json": JSONPATH, ("exact" | "prefix" | "regex"): STRING } }
 ///         | { "all": [filter, ...] } | { "any": [filter, ...] }       non-empty
 ///         | { "not": filter }
 /// </code>
@@ -21,7 +22,7 @@ namespace Switchyard.Routing;
 /// </remarks>
 public static partial class FilterParser
 {
-    private const string KindList = "\"header\", \"path\", \"method\", \"all\", \"any\" or \"not\"";
+    private const string KindList = "\"header\", \"path\", \"method\", \"body\", \"all\", \"any\" or \"not\"";
     private const string OperatorList = "\"exact\", \"prefix\" or \"regex\"";
 
     /// <summary>Parses a `match` value; <paramref name="jsonPath"/> is where it sits, e.g. `$.intercepts[0].match`.</summary>
@@ -84,7 +85,7 @@ public static partial class FilterParser
             seen.Add(name);
             switch (name)
             {
-                case "header" or "path" or "method" or "all" or "any" or "not":
+                case "header" or "path" or "method" or "body" or "all" or "any" or "not":
                     if (hasKind)
                     {
                         Fail(where, $"\"{name}\" cannot be combined with \"{kind.Name}\" in one filter; combine filters with \"all\" or \"any\"");
@@ -116,8 +117,8 @@ public static partial class FilterParser
 
         if (kind.Name != "header" && operators > 0)
         {
-            Fail(FilterText.Child(at, op.Name), kind.Name == "path"
-                ? $"unexpected key \"{op.Name}\" next to \"path\"; write {{ \"path\": {{ \"{op.Name}\": ... }} }}"
+            Fail(FilterText.Child(at, op.Name), kind.Name is "path" or "body"
+                ? $"unexpected key \"{op.Name}\" next to \"{kind.Name}\"; write {{ \"{kind.Name}\": {{ {(kind.Name == "body" ? "\"json\": \"$.field\", " : "")}\"{op.Name}\": ... }} }}"
                 : $"unexpected key \"{op.Name}\" in a \"{kind.Name}\" filter");
         }
 
@@ -128,6 +129,8 @@ public static partial class FilterParser
                 return ParseHeader(kind.Value, op, operators, at, kindAt, ref conditions);
             case "path":
                 return ParsePath(kind.Value, kindAt, ref conditions);
+            case "body":
+                return ParseBody(kind.Value, kindAt, ref conditions);
             case "method":
                 CountCondition(kindAt, ref conditions);
                 string method = ReadString(kind.Value, kindAt);
@@ -196,6 +199,76 @@ public static partial class FilterParser
         }
 
         return new PathFilter(ReadMatch(op, FilterText.Child(pathAt, op.Name), isPath: true));
+    }
+
+    private static BodyFilter ParseBody(JsonElement body, string bodyAt, ref int conditions)
+    {
+        CountCondition(bodyAt, ref conditions);
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            Fail(bodyAt, $"expected an object with \"json\" and one of {OperatorList}, found {Describe(body)}");
+        }
+
+        JsonProperty op = default;
+        int operators = 0;
+        JsonBodyPath? path = null;
+        foreach (JsonProperty property in body.EnumerateObject())
+        {
+            string where = FilterText.Child(bodyAt, property.Name);
+            switch (property.Name)
+            {
+                case "json":
+                    if (path is not null)
+                    {
+                        Fail(where, "duplicate key \"json\"");
+                    }
+
+                    string text = ReadString(property.Value, where);
+                    path = JsonBodyPath.TryParse(text, out JsonBodyPath? parsed, out string? error) ? parsed : Fail<JsonBodyPath>(where, error);
+                    break;
+                case "exact" or "prefix" or "regex":
+                    if (operators > 0 && op.Name == property.Name)
+                    {
+                        Fail(where, $"duplicate key \"{property.Name}\"");
+                    }
+
+                    if (++operators > 1)
+                    {
+                        Fail(where, $"only one of {OperatorList} may be given (found \"{op.Name}\" and \"{property.Name}\")");
+                    }
+
+                    op = property;
+                    break;
+                default:
+                    Fail(where, $"unknown key \"{property.Name}\"; a body filter has \"json\" and one of {OperatorList}");
+                    break;
+            }
+        }
+
+        if (path is null)
+        {
+            Fail(bodyAt, "a body filter needs \"json\": the JSONPath of the value, such as \"$.customer.id\"");
+        }
+
+        if (operators == 0)
+        {
+            Fail(bodyAt, $"a body filter needs one of {OperatorList}");
+        }
+
+        string opAt = FilterText.Child(bodyAt, op.Name);
+        string value = ReadString(op.Value, opAt);
+        if (op.Name != "regex")
+        {
+            CheckLength(value, FilterLimits.MaxValueLength, "a body value", opAt);
+        }
+
+        StringMatch match = op.Name switch
+        {
+            "exact" => StringMatch.Exact(value),
+            "prefix" => StringMatch.Prefix(value),
+            _ => StringMatch.TryRegex(value, out StringMatch? regex, out string? regexError) ? regex : Fail<StringMatch>(opAt, regexError),
+        };
+        return new BodyFilter(path, match);
     }
 
     private static CompositeFilter ParseList(JsonElement list, string name, string listAt, int depth, ref int conditions)

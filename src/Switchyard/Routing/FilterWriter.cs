@@ -22,6 +22,12 @@ public static class FilterWriter
                 writer.WriteString(StringMatch.KindName(path.Match.Kind), path.Match.Value);
                 writer.WriteEndObject();
                 break;
+            case BodyFilter body:
+                writer.WriteStartObject("body"u8);
+                writer.WriteString("json"u8, body.Path.Text);
+                writer.WriteString(StringMatch.KindName(body.Match.Kind), body.Match.Value);
+                writer.WriteEndObject();
+                break;
             case MethodFilter method:
                 writer.WriteString("method"u8, method.Method);
                 break;

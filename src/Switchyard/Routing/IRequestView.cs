@@ -32,6 +32,32 @@ public interface IRequestView
     /// splitting at commas). HTTP/2 views answer for `host` from `:authority` when no `host` field exists.
     /// </summary>
     HeaderLookup MatchHeader(string name, StringMatch match);
+
+    /// <summary>
+    /// Whether the body was buffered for body filters (SPEC.md "Body filters"). Views that never buffer answer
+    /// <see cref="RequestBodyState.Unread"/>: body conditions are then unknown (<see cref="Filter.Evaluate"/>)
+    /// and never match (<see cref="Filter.Matches"/>).
+    /// </summary>
+    RequestBodyState BodyState => RequestBodyState.Unread;
+
+    /// <summary>The whole body when <see cref="BodyState"/> is <see cref="RequestBodyState.Buffered"/>; empty otherwise.</summary>
+    ReadOnlySequence<byte> Body => ReadOnlySequence<byte>.Empty;
+}
+
+/// <summary>How far the body of a request was read for body filters.</summary>
+public enum RequestBodyState : byte
+{
+    /// <summary>Not read (yet): body conditions are unknown.</summary>
+    Unread,
+
+    /// <summary>The whole body is in <see cref="IRequestView.Body"/>.</summary>
+    Buffered,
+
+    /// <summary>The body is longer than <c>maxBodyBytes</c>: body conditions do not match.</summary>
+    TooLarge,
+
+    /// <summary>The body did not arrive within <c>bodyTimeout</c>: body conditions do not match.</summary>
+    TimedOut,
 }
 
 /// <summary>Helpers for views whose headers are bytes (HTTP/1 heads, HPACK output before decoding to strings).</summary>
@@ -88,14 +114,22 @@ public static class HeaderBytes
 /// </summary>
 public sealed record RequestView : IRequestView
 {
-    public RequestView(string method, string path, IReadOnlyList<KeyValuePair<string, string>>? headers = null)
+    public RequestView(string method, string path, IReadOnlyList<KeyValuePair<string, string>>? headers = null, byte[]? body = null)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(path);
         Method = method;
         Path = StripQuery(path);
         Headers = headers ?? [];
+        BodyBytes = body;
     }
+
+    /// <summary>The body given (POST /v1/explain "body"); null: no body given, body conditions are unknown.</summary>
+    public byte[]? BodyBytes { get; }
+
+    public RequestBodyState BodyState => BodyBytes is null ? RequestBodyState.Unread : RequestBodyState.Buffered;
+
+    public ReadOnlySequence<byte> Body => BodyBytes is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(BodyBytes);
 
     public string Method { get; }
 

@@ -83,6 +83,9 @@ public sealed class RouteTable
     }
 
     /// <summary>The rules of one port; an empty <see cref="PortRoutes"/> when it has none.</summary>
+    /// <summary>The rules of one port without allocating when it has none (the hot path).</summary>
+    public bool TryGetPort(string port, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PortRoutes? routes) => _ports.TryGetValue(port, out routes);
+
     public PortRoutes ForPort(string port) => _ports.TryGetValue(port, out PortRoutes? routes) ? routes : new PortRoutes(port, []);
 
     public RouteDecision Route(IRequestView request, string port) =>
@@ -111,6 +114,7 @@ public sealed class PortRoutes
         _intercepts = [.. all.Where(r => r.Mode == InterceptMode.Intercept)];
         _wiretaps = [.. all.Where(r => r.Mode == InterceptMode.Wiretap)];
         HasFilteredRules = all.Any(r => !r.IsGlobal);
+        HasBodyRules = all.Any(r => r.Filter is { HasBodyCondition: true });
         GlobalIntercept = _intercepts.FirstOrDefault(r => r.IsGlobal);
     }
 
@@ -127,6 +131,48 @@ public sealed class PortRoutes
 
     /// <summary>The global intercept (lowest id if several) that takes the port at transport level when nothing is filtered.</summary>
     public InterceptRule? GlobalIntercept { get; }
+
+    /// <summary>Some rule's filter has a body condition: requests may have to be buffered (SPEC.md "Body filters").</summary>
+    public bool HasBodyRules { get; }
+
+    /// <summary>
+    /// Whether the route of <paramref name="request"/> (its body not read) depends on its body: an intercept tried before
+    /// the first one that matches without the body, or a wiretap, needs it (<see cref="FilterOutcome.NeedsBody"/>). Those
+    /// rules are added to <paramref name="pending"/> (for the per-intercept body filter counts). Only such requests are
+    /// buffered: every other condition of the intercept holds.
+    /// </summary>
+    public bool NeedsBody(IRequestView request, List<InterceptRule> pending)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        if (!HasBodyRules || request.BodyState != RequestBodyState.Unread)
+        {
+            return false;
+        }
+
+        foreach (InterceptRule rule in _intercepts)
+        {
+            FilterOutcome outcome = rule.Filter?.Evaluate(request) ?? FilterOutcome.Match;
+            if (outcome == FilterOutcome.Match)
+            {
+                break;
+            }
+
+            if (outcome == FilterOutcome.NeedsBody)
+            {
+                pending.Add(rule);
+            }
+        }
+
+        foreach (InterceptRule tap in _wiretaps)
+        {
+            if (tap.Filter is { HasBodyCondition: true } filter && filter.Evaluate(request) == FilterOutcome.NeedsBody)
+            {
+                pending.Add(tap);
+            }
+        }
+
+        return pending.Count > 0;
+    }
 
     public RouteDecision Route(IRequestView request)
     {
