@@ -175,17 +175,7 @@ public static partial class FilterParser
             switch (property.Name)
             {
                 case "exact" or "prefix" or "regex":
-                    if (operators > 0 && op.Name == property.Name)
-                    {
-                        Fail(where, $"duplicate key \"{property.Name}\"");
-                    }
-
-                    if (++operators > 1)
-                    {
-                        Fail(where, $"only one of {OperatorList} may be given (found \"{op.Name}\" and \"{property.Name}\")");
-                    }
-
-                    op = property;
+                    TakeOperator(ref op, ref operators, property, where);
                     break;
                 default:
                     Fail(where, $"unknown key \"{property.Name}\"; a path filter has one of {OperatorList}");
@@ -227,17 +217,7 @@ public static partial class FilterParser
                     path = JsonBodyPath.TryParse(text, out JsonBodyPath? parsed, out string? error) ? parsed : Fail<JsonBodyPath>(where, error);
                     break;
                 case "exact" or "prefix" or "regex":
-                    if (operators > 0 && op.Name == property.Name)
-                    {
-                        Fail(where, $"duplicate key \"{property.Name}\"");
-                    }
-
-                    if (++operators > 1)
-                    {
-                        Fail(where, $"only one of {OperatorList} may be given (found \"{op.Name}\" and \"{property.Name}\")");
-                    }
-
-                    op = property;
+                    TakeOperator(ref op, ref operators, property, where);
                     break;
                 default:
                     Fail(where, $"unknown key \"{property.Name}\"; a body filter has \"json\" and one of {OperatorList}");
@@ -366,4 +346,20 @@ public static partial class FilterParser
 
     [DoesNotReturn]
     private static T Fail<T>(string at, string reason) => throw new FilterException(at, reason);
+
+    /// <summary>The one exact|prefix|regex of a path or body filter: a second one, or the same one twice, is an error.</summary>
+    private static void TakeOperator(ref JsonProperty op, ref int operators, JsonProperty property, string where)
+    {
+        if (operators > 0 && op.Name == property.Name)
+        {
+            Fail(where, $"duplicate key \"{property.Name}\"");
+        }
+
+        if (++operators > 1)
+        {
+            Fail(where, $"only one of {OperatorList} may be given (found \"{op.Name}\" and \"{property.Name}\")");
+        }
+
+        op = property;
+    }
 }
