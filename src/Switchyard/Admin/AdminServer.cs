@@ -193,13 +193,7 @@ internal sealed class AdminServer(Agent agent, ILogger logger, TimeProvider? clo
 
     private static JsonElement MatchJson(Routing.Filter filter)
     {
-        var output = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(output))
-        {
-            Routing.FilterWriter.Write(writer, filter);
-        }
-
-        using JsonDocument document = JsonDocument.Parse(output.ToArray());
+        using JsonDocument document = JsonDocument.Parse(Routing.FilterWriter.ToJson(filter));
         return document.RootElement.Clone();
     }
 

@@ -163,7 +163,7 @@ internal sealed partial class Agent : IAsyncDisposable
         _logger.Starting(Program.Version, Settings.FilePath, Settings.Fingerprint);
         if (MemoryLimit is long limit)
         {
-            _logger.ConnectionBudgetSet(limit >> 20, ConnectionBudget.MaxConnections(limit)!.Value, ConnectionBudget.PerConnectionBytes >> 10, ConnectionBudget.BaseBytes >> 20);
+            _logger.ConnectionBudgetSet(limit >> 20, _handler.MaxAgentConnections!.Value, ConnectionBudget.PerConnectionBytes >> 10, ConnectionBudget.BaseBytes >> 20);
         }
 
         CheckCertificates();

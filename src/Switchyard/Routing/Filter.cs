@@ -207,6 +207,36 @@ public abstract class CompositeFilter : Filter
 
     private protected ReadOnlySpan<Filter> Span => _filters;
 
+    /// <summary>
+    /// Three-valued and/or: the first child answering <paramref name="decisive"/> (NoMatch for all, Match for any)
+    /// decides; else NeedsBody when a child needs the body, else the other definite answer.
+    /// </summary>
+    private protected FilterOutcome EvaluateChildren(IRequestView request, FilterOutcome decisive)
+    {
+        FilterOutcome otherwise = decisive == FilterOutcome.Match ? FilterOutcome.NoMatch : FilterOutcome.Match;
+        if (!HasBodyCondition)
+        {
+            return Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
+        }
+
+        FilterOutcome result = otherwise;
+        foreach (Filter f in Span)
+        {
+            FilterOutcome outcome = f.Evaluate(request);
+            if (outcome == decisive)
+            {
+                return decisive;
+            }
+
+            if (outcome == FilterOutcome.NeedsBody)
+            {
+                result = FilterOutcome.NeedsBody;
+            }
+        }
+
+        return result;
+    }
+
     private protected FilterExplanation ExplainChildren(IRequestView request, string name, bool all)
     {
         var children = new FilterExplanation[_filters.Length];
@@ -254,28 +284,7 @@ public sealed class AllFilter(IEnumerable<Filter> filters) : CompositeFilter(fil
         return true;
     }
 
-    public override FilterOutcome Evaluate(IRequestView request)
-    {
-        if (!HasBodyCondition)
-        {
-            return Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
-        }
-
-        FilterOutcome result = FilterOutcome.Match;
-        foreach (Filter f in Span)
-        {
-            switch (f.Evaluate(request))
-            {
-                case FilterOutcome.NoMatch:
-                    return FilterOutcome.NoMatch;
-                case FilterOutcome.NeedsBody:
-                    result = FilterOutcome.NeedsBody;
-                    break;
-            }
-        }
-
-        return result;
-    }
+    public override FilterOutcome Evaluate(IRequestView request) => EvaluateChildren(request, decisive: FilterOutcome.NoMatch);
 
     public override FilterExplanation Explain(IRequestView request) => ExplainChildren(request, "all", all: true);
 
@@ -302,28 +311,7 @@ public sealed class AnyFilter(IEnumerable<Filter> filters) : CompositeFilter(fil
         return false;
     }
 
-    public override FilterOutcome Evaluate(IRequestView request)
-    {
-        if (!HasBodyCondition)
-        {
-            return Matches(request) ? FilterOutcome.Match : FilterOutcome.NoMatch;
-        }
-
-        FilterOutcome result = FilterOutcome.NoMatch;
-        foreach (Filter f in Span)
-        {
-            switch (f.Evaluate(request))
-            {
-                case FilterOutcome.Match:
-                    return FilterOutcome.Match;
-                case FilterOutcome.NeedsBody:
-                    result = FilterOutcome.NeedsBody;
-                    break;
-            }
-        }
-
-        return result;
-    }
+    public override FilterOutcome Evaluate(IRequestView request) => EvaluateChildren(request, decisive: FilterOutcome.Match);
 
     public override FilterExplanation Explain(IRequestView request) => ExplainChildren(request, "any", all: false);
 
