@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using Switchyard.Config;
 
 namespace Switchyard.Kubernetes;
@@ -257,18 +256,7 @@ public static partial class ConfigGenerator
 
     private static string ServiceName(string name, int max)
     {
-        var sb = new StringBuilder(name.Length);
-        foreach (char c in name.ToLowerInvariant())
-        {
-            char k = c is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? c : '-';
-            if (k != '-' || (sb.Length > 0 && sb[^1] != '-'))
-            {
-                sb.Append(k);
-            }
-        }
-
-        string cut = sb.ToString().Trim('-');
-        cut = (cut.Length > max ? cut[..max] : cut).Trim('-');
+        string cut = InjectNames.Clean(name, max);
         if (!cut.Any(char.IsAsciiLetterLower))
         {
             cut = ("p" + cut)[..Math.Min(max, cut.Length + 1)].Trim('-'); // "8080" -> "p8080": at least one letter

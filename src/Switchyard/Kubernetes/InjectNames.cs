@@ -11,28 +11,7 @@ public static class InjectNames
     /// IANA_SVC_NAME (k8s.io/apimachinery validation.IsValidPortName): at most 15 characters, lowercase alphanumerics and '-',
     /// at least one letter, no leading or trailing '-', no "--".
     /// </summary>
-    public static bool IsValidPortName(string name)
-    {
-        if (name.Length is 0 or > 15 || name[0] == '-' || name[^1] == '-' || name.Contains("--", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        bool letter = false;
-        foreach (char c in name)
-        {
-            if (c is >= 'a' and <= 'z')
-            {
-                letter = true;
-            }
-            else if (c is not (>= '0' and <= '9') and not '-')
-            {
-                return false;
-            }
-        }
-
-        return letter;
-    }
+    public static bool IsValidPortName(string name) => Config.ConfigLimits.CheckPortName(name) is null; // the agent's own rule
 
     /// <summary>DNS-1123 label: at most 63 characters, lowercase alphanumerics and '-', starting and ending alphanumeric.</summary>
     public static bool IsDns1123Label(string name)
@@ -101,7 +80,7 @@ public static class InjectNames
     }
 
     /// <summary>Lowercase, characters outside [a-z0-9-] and runs of '-' collapsed to one '-', trimmed of '-', cut to <paramref name="max"/>.</summary>
-    private static string Clean(string text, int max)
+    internal static string Clean(string text, int max)
     {
         var chars = new System.Text.StringBuilder(text.Length);
         foreach (char raw in text)
