@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Switchyard.Config;
 using Switchyard.Proxy;
 using Switchyard.Routing;
+using Switchyard.Tests.Http2.Frames;
 
 namespace Switchyard.Tests.Proxy;
 
@@ -20,6 +21,8 @@ public sealed class UdpRelayTests : IDisposable
         _developer.Dispose();
     }
 
+    private readonly FakeTimeProvider _clock = new();
+
     private UdpRelay Start(RouteTableHolder routes, TimeSpan? idle = null)
     {
         var settings = new PortSettings(0, "dns", "UDP", null, new IPEndPoint(IPAddress.Loopback, 0), "127.0.0.1", _app.Port,
@@ -27,7 +30,7 @@ public sealed class UdpRelayTests : IDisposable
         {
             UdpIdleTimeout = idle ?? TimeSpan.FromSeconds(60),
         };
-        var relay = UdpRelay.Bind(new PortRuntime(settings, NullLogger.Instance), routes, NullLogger.Instance);
+        var relay = UdpRelay.Bind(new PortRuntime(settings, NullLogger.Instance), routes, NullLogger.Instance, _clock);
         _ = relay.RunAsync();
         return relay;
     }
@@ -75,14 +78,31 @@ public sealed class UdpRelayTests : IDisposable
         Assert.Equal("app:ping", await AskAsync(client, relay.LocalEndPoint, "ping"));
         Assert.Equal(1, relay.SessionCount);
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (relay.SessionCount > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
+        _clock.Advance(TimeSpan.FromMilliseconds(200));
+        relay.SweepIdle();
+        Assert.Equal(1, relay.SessionCount); // idle for exactly the timeout: not yet past it
 
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        relay.SweepIdle();
         Assert.Equal(0, relay.SessionCount);
+
         Assert.Equal("app:again", await AskAsync(client, relay.LocalEndPoint, "again"));
+        Assert.Equal(1, relay.SessionCount);
+    }
+
+    [Fact]
+    public async Task A_datagram_keeps_its_session_alive()
+    {
+        using UdpRelay relay = Start(new RouteTableHolder(), idle: TimeSpan.FromMilliseconds(200));
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.Equal("app:one", await AskAsync(client, relay.LocalEndPoint, "one"));
+
+        _clock.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.Equal("app:two", await AskAsync(client, relay.LocalEndPoint, "two"));
+        _clock.Advance(TimeSpan.FromMilliseconds(150));
+        relay.SweepIdle();
+
+        Assert.Equal(1, relay.SessionCount); // 300 ms since it began, but only 150 ms since its last datagram
     }
 
     /// <summary>Answers every datagram with "NAME:" + its payload.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -24,13 +23,15 @@ internal sealed class UdpRelay : IDisposable
     private readonly Socket _socket;
     private readonly ConcurrentDictionary<EndPoint, Session> _sessions = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly TimeProvider _clock;
 
-    private UdpRelay(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger, Socket socket)
+    private UdpRelay(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger, Socket socket, TimeProvider clock)
     {
         _port = port;
         _routes = routes;
         _logger = logger;
         _socket = socket;
+        _clock = clock;
     }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
@@ -38,7 +39,8 @@ internal sealed class UdpRelay : IDisposable
     public int SessionCount => _sessions.Count;
 
     /// <summary>Binds the port's listen address (throws <see cref="SocketException"/> when taken).</summary>
-    public static UdpRelay Bind(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger)
+    /// <param name="clock">Measures how long a session has been idle (tests pass a fake clock).</param>
+    public static UdpRelay Bind(PortRuntime port, Routing.RouteTableHolder routes, ILogger logger, TimeProvider? clock = null)
     {
         IPEndPoint listen = port.Settings.Listen;
         var socket = new Socket(listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -57,7 +59,7 @@ internal sealed class UdpRelay : IDisposable
             throw;
         }
 
-        return new UdpRelay(port, routes, logger, socket);
+        return new UdpRelay(port, routes, logger, socket, clock ?? TimeProvider.System);
     }
 
     /// <summary>Receives until disposed; runs the idle sweep alongside.</summary>
@@ -87,20 +89,29 @@ internal sealed class UdpRelay : IDisposable
             }
 
             _port.Metrics.UdpDatagrams.Increment("downstream_to_app");
-            Session? session = SessionFor(received.RemoteEndPoint);
-            if (session is null)
+            ReadOnlyMemory<byte> datagram = buffer.AsMemory(0, received.ReceivedBytes);
+            for (int attempt = 0; attempt < 2; attempt++)
             {
-                continue;
-            }
+                Session? session = SessionFor(received.RemoteEndPoint);
+                if (session is null)
+                {
+                    break;
+                }
 
-            try
-            {
-                await session.Upstream.SendAsync(buffer.AsMemory(0, received.ReceivedBytes), SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                session.Touch();
-            }
-            catch (Exception e) when (ConnectionErrors.IsExpected(e))
-            {
-                // The destination refused (ICMP) or the session just expired: the datagram is lost, as UDP allows.
+                try
+                {
+                    await session.Upstream.SendAsync(datagram, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    break;
+                }
+                catch (ObjectDisposedException) when (!_stop.IsCancellationRequested)
+                {
+                    // The idle sweep ended this session between the lookup and the send: the datagram is ours to
+                    // deliver, so it goes through a new session rather than being lost.
+                }
+                catch (Exception e) when (ConnectionErrors.IsExpected(e))
+                {
+                    break; // the destination refused (ICMP): the datagram is lost, as UDP allows
+                }
             }
         }
 
@@ -116,6 +127,7 @@ internal sealed class UdpRelay : IDisposable
         {
             if (session.Route == route)
             {
+                session.Touch(); // a datagram arrived: the session is active from now, before the send completes
                 return session;
             }
 
@@ -142,7 +154,7 @@ internal sealed class UdpRelay : IDisposable
             return null;
         }
 
-        session = new Session(source, route, upstream);
+        session = new Session(source, route, upstream, _clock);
         _sessions[source] = session;
         _port.Metrics.UdpSessions.Increment(route);
         _ = AnswerAsync(session);
@@ -193,17 +205,24 @@ internal sealed class UdpRelay : IDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                foreach ((EndPoint source, Session session) in _sessions)
-                {
-                    if (session.IdleFor > idle && _sessions.TryRemove(new KeyValuePair<EndPoint, Session>(source, session)))
-                    {
-                        session.Dispose();
-                    }
-                }
+                SweepIdle();
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>Ends every session idle longer than <see cref="Config.PortSettings.UdpIdleTimeout"/> on the relay's clock.</summary>
+    internal void SweepIdle()
+    {
+        TimeSpan idle = _port.Settings.UdpIdleTimeout;
+        foreach ((EndPoint source, Session session) in _sessions)
+        {
+            if (session.IdleFor > idle && _sessions.TryRemove(new KeyValuePair<EndPoint, Session>(source, session)))
+            {
+                session.Dispose();
+            }
         }
     }
 
@@ -219,10 +238,10 @@ internal sealed class UdpRelay : IDisposable
         _sessions.Clear();
     }
 
-    private sealed class Session(EndPoint source, string route, Socket upstream) : IDisposable
+    private sealed class Session(EndPoint source, string route, Socket upstream, TimeProvider clock) : IDisposable
     {
         private readonly CancellationTokenSource _closed = new();
-        private long _lastActive = Stopwatch.GetTimestamp();
+        private long _lastActive = clock.GetTimestamp();
 
         public EndPoint Source { get; } = source;
 
@@ -233,9 +252,9 @@ internal sealed class UdpRelay : IDisposable
 
         public CancellationToken Closed => _closed.Token;
 
-        public TimeSpan IdleFor => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastActive));
+        public TimeSpan IdleFor => clock.GetElapsedTime(Volatile.Read(ref _lastActive));
 
-        public void Touch() => Volatile.Write(ref _lastActive, Stopwatch.GetTimestamp());
+        public void Touch() => Volatile.Write(ref _lastActive, clock.GetTimestamp());
 
         public void Dispose()
         {
