@@ -64,7 +64,8 @@ define apt_install
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  $(SUDO) apt-get install -y -qq $$missing >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; }; \
+	  apt="$(SUDO) apt-get -o DPkg::Lock::Timeout=600"; \
+	  $$apt install -y -qq $$missing >/dev/null || { $$apt update -qq && $$apt install -y -qq $$missing >/dev/null; }; \
 	fi
 endef
 

@@ -26,6 +26,13 @@ internal sealed partial class Http2Connection
         try
         {
             int maxFrame;
+            if (!_prefaceWritten)
+            {
+                // §3.4: the client's preface comes before any frame; a stream opened first would be a protocol error
+                // at the destination. RunAsync must be started before the connection is handed out.
+                throw new InvalidOperationException("a stream was opened before the connection's preface was written (RunAsync not started)");
+            }
+
             lock (Sync)
             {
                 if (_closed || _retired || _goAwayReceivedLastStreamId >= 0)

@@ -53,6 +53,9 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     private int _goAwayReceivedLastStreamId = -1;
     private bool _goAwaySent;
     private bool _retired;
+
+    /// <summary>Set once our preface and SETTINGS are written (first thing <see cref="RunAsync"/> does, under the writer lock).</summary>
+    private bool _prefaceWritten;
     private bool _closed;
 
     /// <param name="onStream">
@@ -229,6 +232,7 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     {
         await _writer.WriteAsync(this, static (c, output) =>
         {
+            c._prefaceWritten = true;
             if (!c._isServer)
             {
                 output.Write(Http2FrameWriter.ClientPreface);

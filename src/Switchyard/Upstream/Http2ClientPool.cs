@@ -115,18 +115,22 @@ internal sealed class Http2ClientPool : IDisposable
 
     private void Add(string key, Http2Connection connection)
     {
+        // Started before it is listed: the connection's preface is queued first, before any stream another caller
+        // opens on it once TryGet can see it (listed first, a racing stream's HEADERS went out ahead of the preface
+        // and the destination answered GOAWAY PROTOCOL_ERROR "invalid connection preface").
+        Task run = connection.RunAsync();
         List<Http2Connection> list = _connections.GetOrAdd(key, static _ => []);
         lock (list)
         {
             list.Add(connection);
         }
 
-        _ = RunAsync(list, connection);
+        _ = ForgetWhenEndedAsync(list, connection, run);
     }
 
-    private async Task RunAsync(List<Http2Connection> list, Http2Connection connection)
+    private async Task ForgetWhenEndedAsync(List<Http2Connection> list, Http2Connection connection, Task run)
     {
-        await connection.RunAsync().ConfigureAwait(false);
+        await run.ConfigureAwait(false);
         lock (list)
         {
             list.Remove(connection);

@@ -42,6 +42,28 @@ public sealed class Http2ClientConnectionTests
     }
 
     [Fact]
+    public async Task A_stream_cannot_be_opened_before_the_connection_has_written_its_preface()
+    {
+        // §3.4: the preface comes first. A connection handed out before RunAsync started would put HEADERS on the wire
+        // ahead of it, and the destination would answer GOAWAY PROTOCOL_ERROR; this is refused here instead.
+        (PipeChannel clientSide, PipeChannel serverSide) = PipeChannel.CreatePair();
+        var client = new Http2Connection(clientSide, isServer: false);
+        using Http2HeaderList request = Request("/early");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await client.OpenStreamAsync(request, endStream: true));
+
+        Task run = client.RunAsync();
+        var server = new FramePeer(serverSide);
+        await server.SendAsync(o => Http2FrameWriter.WriteSettings(o, []));
+        Assert.Equal(Http2FrameWriter.ClientPreface.ToArray(), await ReadPrefaceAsync(serverSide));
+        await client.OpenStreamAsync(request, endStream: true);
+        FramePeer.Frame headers = await server.ReadUntilAsync(Http2FrameType.Headers, f => f.StreamId == 1);
+        Assert.Contains((":path", "/early"), server.Decode(headers.Payload));
+        await serverSide.DisposeAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_request_carries_the_scheme_of_the_connection_it_is_sent_on()
     {
         // A TLS caller's request ("https") sent on a plaintext (h2c) connection says "http": destinations check it.

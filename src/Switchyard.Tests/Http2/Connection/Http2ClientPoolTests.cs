@@ -60,6 +60,62 @@ public sealed class Http2ClientPoolTests
         Assert.Equal(0, pool.Count);
     }
 
+    [Fact]
+    public async Task Streams_racing_for_a_newly_dialled_connection_all_follow_its_preface()
+    {
+        // The race seen with 100 concurrent streams: a caller found the new connection in the pool before it had
+        // started, and its HEADERS reached the destination ahead of the preface (GOAWAY PROTOCOL_ERROR from Kestrel).
+        for (int round = 0; round < 20; round++)
+        {
+            var pool = new Http2ClientPool();
+            (PipeChannel client, PipeChannel server) = PipeChannel.CreatePair();
+            var peer = new FramePeer(server);
+            await peer.SendAsync(o => Http2FrameWriter.WriteSettings(o, []));
+            int dials = 0;
+            Task<Http2Connection?> Dial() =>
+                Interlocked.Increment(ref dials) == 1 ? Task.FromResult<Http2Connection?>(new Http2Connection(client, isServer: false)) : Task.FromResult<Http2Connection?>(null);
+
+            // Four callers arrive while the dial is under way (they look the key up again and again, as streams arriving
+            // one after another do), four more wait for the dial; every one opens a stream as soon as it has the connection.
+            async Task OpenAsync(Http2Connection connection, int i)
+            {
+                using var request = new Http2HeaderList();
+                request.Add(":method", "GET");
+                request.Add(":scheme", "http");
+                request.Add(":path", $"/{i}");
+                await connection.OpenStreamAsync(request, endStream: true);
+            }
+
+            Task[] lookers = [.. Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+            {
+                Http2Connection? found;
+                while ((found = pool.TryGet("dest")) is null)
+                {
+                    Thread.SpinWait(20);
+                }
+
+                await OpenAsync(found, i);
+            }))];
+            Task[] waiters = [.. Enumerable.Range(4, 4).Select(i => Task.Run(async () =>
+            {
+                Http2Connection? connection = await pool.GetAsync("dest", Dial);
+                Assert.NotNull(connection);
+                await OpenAsync(connection, i);
+            }))];
+            await Task.WhenAll([.. lookers, .. waiters]).WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Equal(Http2FrameWriter.ClientPreface.ToArray(), await Http2ClientConnectionTests.ReadPrefaceAsync(server));
+            for (int stream = 1; stream <= 15; stream += 2)
+            {
+                await peer.ReadUntilAsync(Http2FrameType.Headers, f => f.StreamId == stream);
+            }
+
+            Assert.Equal(1, dials);
+            await server.DisposeAsync();
+            pool.Dispose();
+        }
+    }
+
     /// <summary>A pooled connection to a destination that answered the preface with empty SETTINGS, and the destination's end.</summary>
     private static async Task<(Http2Connection Connection, FramePeer Peer, PipeChannel Server)> PooledAsync(Http2ClientPool pool)
     {
