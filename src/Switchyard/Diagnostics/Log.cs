@@ -76,6 +76,9 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "UDP port {port}: cannot open a session toward {destination}: {reason}; the datagram is dropped")]
     public static partial void UdpDestinationFailed(this ILogger logger, string port, string destination, string reason);
 
+    [ZLoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "HTTP/2 connection to {destination} ended by the destination: {goAway}")]
+    public static partial void Http2DestinationGoAway(this ILogger logger, string destination, string goAway);
+
     // 3xxx: TLS
     [ZLoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "connection {connection} on port {port}: downstream TLS handshake failed: {reason} ({detail})")]
     public static partial void DownstreamHandshakeFailed(this ILogger logger, long connection, string port, string reason, string detail);

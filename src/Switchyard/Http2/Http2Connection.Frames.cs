@@ -216,6 +216,11 @@ internal sealed partial class Http2Connection
     private void OnGoAway(in Http2Frame frame)
     {
         GoAwayPayload goAway = Http2FrameReader.ReadGoAway(frame);
+        if (goAway.ErrorCode != Http2ErrorCode.NoError)
+        {
+            GoAwayReceived = DescribeGoAway(goAway);
+        }
+
         List<Http2Stream> refused = [];
         lock (Sync)
         {
@@ -243,6 +248,27 @@ internal sealed partial class Http2Connection
         {
             s.OnReset(new Http2StreamResetException(Http2ErrorCode.RefusedStream, "the destination went away before processing the stream", retryable: true));
         }
+    }
+
+    /// <summary>"GOAWAY CODE" plus the debug data as printable ASCII (§6.8: opaque, "for diagnostic purposes only").</summary>
+    private static string DescribeGoAway(in GoAwayPayload goAway)
+    {
+        const int MaxDebug = 200;
+        int length = (int)Math.Min(goAway.DebugData.Length, MaxDebug);
+        if (length == 0)
+        {
+            return $"GOAWAY {goAway.ErrorCode}";
+        }
+
+        Span<byte> debug = stackalloc byte[length];
+        goAway.DebugData.Slice(0, length).CopyTo(debug);
+        Span<char> text = stackalloc char[length];
+        for (int i = 0; i < length; i++)
+        {
+            text[i] = debug[i] is >= 0x20 and < 0x7F ? (char)debug[i] : '?';
+        }
+
+        return $"GOAWAY {goAway.ErrorCode}: {text}";
     }
 
     /// <summary>§6.9 WINDOW_UPDATE: the peer opens one of our send windows.</summary>

@@ -116,6 +116,12 @@ internal sealed partial class Http2Connection : IAsyncDisposable
     /// <summary>Why the connection ended (null while it runs or when it ended cleanly).</summary>
     public string? Failure { get; private set; }
 
+    /// <summary>
+    /// The peer's GOAWAY when it carried an error code: "GOAWAY PROTOCOL_ERROR: debug text" (the debug data as ASCII,
+    /// at most 200 characters). Null when none came or it said NO_ERROR (a graceful close).
+    /// </summary>
+    public string? GoAwayReceived { get; private set; }
+
     /// <summary>The GOAWAY code we sent, when we ended the connection for a protocol error or abuse.</summary>
     public Http2ErrorCode? GoAwaySent { get; private set; }
 

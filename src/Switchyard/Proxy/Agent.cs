@@ -42,7 +42,9 @@ internal sealed partial class Agent : IAsyncDisposable
         Func<string, InterceptSettings?> lookup = id => Intercepts.GetValueOrDefault(id);
         Tunnel = Upstream.Tunnel.TunnelFactory.Create(settings, () => Settings.AdminToken, id => lookup(id) is { Target: null }, id => RemoveIntercept(id, "the tunnel (its developer left or did not reconnect)"), loggers);
         Wiretaps = new Upstream.Wiretaps(lookup, loggers.CreateLogger("Switchyard.Wiretap")) { Tunnels = Tunnel?.Registry };
-        var upstreams = new Upstream.UpstreamConnector(lookup, loggers.CreateLogger("Switchyard.Upstream"), Tunnel?.Registry);
+        ILogger upstreamLogger = loggers.CreateLogger("Switchyard.Upstream");
+        Http2Pool = new Upstream.Http2ClientPool(logger: upstreamLogger);
+        var upstreams = new Upstream.UpstreamConnector(lookup, upstreamLogger, Tunnel?.Registry);
         ILogger connectionLogger = loggers.CreateLogger("Switchyard.Connection");
         var destinations = new DestinationOpener(upstreams, Http1Pool, Http2Pool,
             new Http2Translation(lookup) { Tunnels = Tunnel?.Registry }, connectionLogger);
@@ -74,7 +76,7 @@ internal sealed partial class Agent : IAsyncDisposable
     public Upstream.ConnectionPool Http1Pool { get; } = new();
 
     /// <summary>HTTP/2 client connections to apps and targets (closed after their idle timeout).</summary>
-    public Upstream.Http2ClientPool Http2Pool { get; } = new();
+    public Upstream.Http2ClientPool Http2Pool { get; }
 
     /// <summary>The live intercepts; every request reads the current snapshot.</summary>
     public Routing.RouteTableHolder Routes { get; }

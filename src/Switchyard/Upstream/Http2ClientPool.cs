@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Switchyard.Diagnostics;
 using Switchyard.Http2;
 
 namespace Switchyard.Upstream;
@@ -17,15 +19,18 @@ internal sealed class Http2ClientPool : IDisposable
 
     private readonly TimeProvider _time;
     private readonly ITimer _sweep;
+    private readonly ILogger? _logger;
 
     /// <summary>Connections seen without streams by the sweep, with the time they were first seen so.</summary>
     private readonly ConcurrentDictionary<Http2Connection, long> _idleSince = new();
     private long _closedIdle;
 
     /// <param name="time">The clock of the idle timeout and its sweep (<see cref="ConnectionPool.SweepInterval"/>); the system's by default.</param>
-    public Http2ClientPool(TimeProvider? time = null)
+    /// <param name="logger">Where a connection that a destination ended with an error is reported (its GOAWAY code and debug text).</param>
+    public Http2ClientPool(TimeProvider? time = null, ILogger? logger = null)
     {
         _time = time ?? TimeProvider.System;
+        _logger = logger;
         _sweep = _time.CreateTimer(static pool => ((Http2ClientPool)pool!).Sweep(), this, ConnectionPool.SweepInterval, ConnectionPool.SweepInterval);
     }
 
@@ -125,12 +130,18 @@ internal sealed class Http2ClientPool : IDisposable
             list.Add(connection);
         }
 
-        _ = ForgetWhenEndedAsync(list, connection, run);
+        _ = ForgetWhenEndedAsync(key, list, connection, run);
     }
 
-    private async Task ForgetWhenEndedAsync(List<Http2Connection> list, Http2Connection connection, Task run)
+    private async Task ForgetWhenEndedAsync(string key, List<Http2Connection> list, Http2Connection connection, Task run)
     {
         await run.ConfigureAwait(false);
+        if (connection.GoAwayReceived is { } goAway)
+        {
+            // The destination ended the connection for an error: its streams were refused or failed, so say why.
+            _logger?.Http2DestinationGoAway(key, goAway);
+        }
+
         lock (list)
         {
             list.Remove(connection);

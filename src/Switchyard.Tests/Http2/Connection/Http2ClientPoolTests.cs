@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Switchyard.Http2;
 using Switchyard.Tests.TestSupport;
 using Switchyard.Upstream;
@@ -114,6 +115,26 @@ public sealed class Http2ClientPoolTests
             await server.DisposeAsync();
             pool.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task A_destination_that_ends_the_connection_with_an_error_is_reported_with_its_code_and_debug_text()
+    {
+        var logger = new CapturingLogger();
+        using var pool = new Http2ClientPool(logger: logger);
+        (PipeChannel client, PipeChannel server) = PipeChannel.CreatePair();
+        var peer = new FramePeer(server);
+        await peer.SendAsync(o => Http2FrameWriter.WriteSettings(o, []));
+        Http2Connection? connection = await pool.GetAsync("h2|app|web", () => Task.FromResult<Http2Connection?>(new Http2Connection(client, isServer: false)));
+        Assert.NotNull(connection);
+
+        await peer.SendAsync(o => Http2FrameWriter.WriteGoAway(o, 0, Http2ErrorCode.ProtocolError, "Invalid HTTP/2 connection preface.\n"u8));
+        await server.DisposeAsync();
+
+        Assert.True(await Eventually.TrueAsync(() => logger.Messages(2013).Any(), TimeSpan.FromSeconds(5)));
+        Assert.Equal("HTTP/2 connection to h2|app|web ended by the destination: GOAWAY ProtocolError: Invalid HTTP/2 connection preface.?",
+            Assert.Single(logger.Messages(2013)));
+        Assert.Equal(LogLevel.Warning, logger.Lines.Single(l => l.EventId == 2013).Level);
     }
 
     /// <summary>A pooled connection to a destination that answered the preface with empty SETTINGS, and the destination's end.</summary>
