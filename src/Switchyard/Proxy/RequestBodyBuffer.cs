@@ -43,11 +43,12 @@ internal sealed class RequestBodyBuffer : IDisposable
 
     /// <summary>
     /// HTTP/1: waits until the whole body (Content-Length, or chunked through its last chunk) is in
-    /// <paramref name="input"/>, consuming nothing. <paramref name="cancellable"/>: the reader's pending read may be
-    /// woken (a socket pipe: CancelPendingRead); a TLS reader is not woken mid-read (SslStream), its deadline is checked
-    /// as bytes arrive.
+    /// <paramref name="input"/>, consuming nothing. At <see cref="PortLimits.BodyTimeout"/> a timer wakes the waiting read
+    /// (CancelPendingRead: the socket pipes take no cancellation token, and SslStream under a TLS reader resumes a
+    /// cancelled read byte-exact), so a caller that stops sending half-way is decided then, not when it sends again.
+    /// The exchange that follows must take its first body read with <see cref="Http1Bodies.ReadHeldAsync"/>.
     /// </summary>
-    public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, bool cancellable, TimeProvider clock)
+    public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, TimeProvider clock)
     {
         Reset();
         if (head.BodyKind == BodyKind.None)
@@ -63,12 +64,10 @@ internal sealed class RequestBodyBuffer : IDisposable
         }
 
         using var decoder = head.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
-        long started = clock.GetTimestamp();
         using var timer = new CancellationTokenSource(limits.BodyTimeout, clock);
 
-        // The socket pipes do not observe a cancellation token on ReadAsync: the timer wakes the pending read with
-        // CancelPendingRead instead (the read returns IsCanceled), and that wake is never left behind for the exchange.
-        CancellationTokenRegistration wake = cancellable ? timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input) : default;
+        // The wake is never left behind for the exchange: a wake that came after the last read is taken in the finally.
+        CancellationTokenRegistration wake = timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input);
         bool sawCancel = false;
         try
         {
@@ -78,13 +77,9 @@ internal sealed class RequestBodyBuffer : IDisposable
                 sawCancel |= read.IsCanceled;
                 ReadOnlySequence<byte> buffer = read.Buffer;
                 bool done = decoder is null ? TryWhole(buffer, head.ContentLength) : TryChunked(buffer, decoder, limits.MaxBodyBytes);
-                if (!done && (read.IsCompleted || read.IsCanceled))
+                if (!done && (read.IsCompleted || read.IsCanceled || timer.IsCancellationRequested))
                 {
                     State = RequestBodyState.TimedOut; // bodyTimeout (or a drain) woke the read, or the caller closed mid-body
-                }
-                else if (!done && clock.GetElapsedTime(started) >= limits.BodyTimeout)
-                {
-                    State = RequestBodyState.TimedOut;
                 }
 
                 if (done || State != RequestBodyState.Unread)
@@ -99,7 +94,7 @@ internal sealed class RequestBodyBuffer : IDisposable
         finally
         {
             wake.Dispose(); // waits for a wake in progress
-            if (cancellable && timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
+            if (timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
             {
                 input.AdvanceTo(late.Buffer.Start); // a wake that came after the last read: taken here, not by the exchange
             }
