@@ -30,8 +30,11 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>`POST /hash` answers "NAME LENGTH XXHASH128" of the body it received.</summary>
-    private static void HashEndpoint(IApplicationBuilder app, string name) => app.Map("/hash", branch => branch.Run(async context =>
+    /// <summary>
+    /// `POST /hash` answers "NAME LENGTH XXHASH128" of the body it received; <paramref name="arrived"/>, when given, is
+    /// set once the first <paramref name="part"/> body bytes are in.
+    /// </summary>
+    private static void HashEndpoint(IApplicationBuilder app, string name, long part = 0, TaskCompletionSource? arrived = null) => app.Map("/hash", branch => branch.Run(async context =>
     {
         var hash = new XxHash128();
         var buffer = new byte[16384];
@@ -41,6 +44,10 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         {
             hash.Append(buffer.AsSpan(0, n));
             total += n;
+            if (total >= part)
+            {
+                arrived?.TrySetResult();
+            }
         }
 
         await context.Response.WriteAsync($"{name} {total} {hash.GetCurrentHashAsUInt128():x32}");
@@ -252,6 +259,90 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         string metrics = await agent.GetMetricsAsync();
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"match\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An HTTP/1.1 caller (TLS or plaintext, with or without `Expect: 100-continue`) sends the head of a matching JSON
+    /// body and 500 of its bytes, then nothing while its connection stays open. At bodyTimeout the agent gives up
+    /// waiting and forwards the head and those 500 bytes to the app (the app sees them arrive while the caller still
+    /// holds the rest: the request reached the app, not the intercept); then the rest follows and the app's answer
+    /// comes back; the app received the body byte-exact.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public async Task A_stalled_http1_body_goes_to_the_app_at_body_timeout_and_arrives_whole(bool tls, bool expect100)
+    {
+        const int part = 500;
+        using var dir = new TempDir();
+        var pem = PemSet.Write(dir.Path);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions
+        {
+            Certificate = tls ? TestPki.Shared.Server : null,
+            Name = "the-app",
+            Pipeline = a => HashEndpoint(a, "the-app", part, arrived),
+        });
+        await using var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("web", listen, app.Port, "auto");
+        if (tls)
+        {
+            port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+            port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        }
+
+        port["limits"] = new JsonObject { ["bodyTimeout"] = "300ms" };
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
+        config["intercepts"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "alice",
+            ["port"] = "web",
+            ["match"] = new JsonObject { ["body"] = new JsonObject { ["json"] = "$.customer.id", ["exact"] = "42" } },
+            ["target"] = $"127.0.0.1:{developer.Port}",
+            ["delivery"] = new JsonObject { ["plaintext"] = true },
+        });
+        await using var agent = await AgentProcess.StartAsync(output, dir, config);
+
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
+        using var socket = await TlsClient.ConnectAsync(listen);
+        await using Stream stream = tls
+            ? await TlsClient.AuthenticateAsync(socket, TestPki.Shared.Ca, ["http/1.1"])
+            : new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+        var reader = new ByteReader(stream);
+        string head = $"POST /hash HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n" +
+            (expect100 ? "Expect: 100-continue\r\n" : "") + "Connection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        await stream.FlushAsync();
+        using var cts = new CancellationTokenSource(Timeouts.Short);
+        if (expect100)
+        {
+            Assert.Equal("HTTP/1.1 100 Continue", await reader.ReadLineAsync(cts.Token)); // from the agent, which holds the body
+            Assert.Equal("", await reader.ReadLineAsync(cts.Token));
+        }
+
+        await stream.WriteAsync(body.AsMemory(0, part));
+        await stream.FlushAsync();
+        await arrived.Task.WaitAsync(Timeouts.Short); // bodyTimeout passed: the app has the head and the 500 bytes; the caller sent nothing since
+
+        await stream.WriteAsync(body.AsMemory(part));
+        await stream.FlushAsync();
+        string status;
+        do
+        {
+            status = await reader.ReadLineAsync(cts.Token) ?? throw new IOException("the agent closed before answering");
+            while (await reader.ReadLineAsync(cts.Token) is { Length: > 0 })
+            {
+            }
+        }
+        while (status.StartsWith("HTTP/1.1 100", StringComparison.Ordinal)); // the app's own 100 Continue is passed on too
+
+        Assert.Equal("HTTP/1.1 200 OK", status);
+        Assert.Contains(Expected("the-app", body), Encoding.ASCII.GetString(await reader.ReadToEndAsync(cts.Token)), StringComparison.Ordinal);
+        string metrics = await agent.GetMetricsAsync();
+        Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
     }
 
     /// <summary>A body without a length (HTTP/1.1: chunked).</summary>
