@@ -58,11 +58,12 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         await context.Response.WriteAsync($"{name} {total} {hash.GetCurrentHashAsUInt128():x32}");
     }));
 
-    private async Task<Env> StartAsync()
+    /// <param name="part">With <paramref name="arrived"/>: the app sets it once it has this many body bytes.</param>
+    private async Task<Env> StartAsync(long part = 0, TaskCompletionSource? arrived = null)
     {
         var dir = new TempDir();
         var pem = PemSet.Write(dir.Path);
-        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app") });
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app", part, arrived) });
         var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
         var listen = Ports.GetFreeTcpPort();
         var port = AgentConfig.Port("web", listen, app.Port, "auto");
@@ -353,6 +354,43 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         Assert.Contains(Expected("the-app", body), Encoding.ASCII.GetString(await reader.ReadToEndAsync(cts.Token)), StringComparison.Ordinal);
         string metrics = await agent.GetMetricsAsync();
         Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// HTTP/2 (HttpClient, h2 to the app): a matching body whose DATA stop after 500 bytes, the stream open, goes to the
+    /// app at bodyTimeout with those 500 bytes (the app has them before the caller sends on), and arrives whole.
+    /// </summary>
+    [Fact]
+    public async Task A_stalled_http2_body_goes_to_the_app_at_body_timeout_and_arrives_whole()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await StartAsync(500, arrived);
+        using HttpClient client = Client(env.Listen, HttpVersion.Version20);
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
+        var stalled = new StalledContent(body, 500, arrived.Task);
+        stalled.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        Assert.Equal(Expected("the-app", body), await PostAsync(client, stalled));
+        string metrics = await env.Agent.GetMetricsAsync();
+        Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first <c>part</c> bytes of the body, then nothing until <c>resume</c> completes (at most Timeouts.Short), then the rest.</summary>
+    private sealed class StalledContent(byte[] body, int part, Task resume) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(body.AsMemory(0, part));
+            await stream.FlushAsync();
+            await resume.WaitAsync(Timeouts.Short); // the app has the part: the agent stopped waiting for the rest
+            await stream.WriteAsync(body.AsMemory(part));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
     }
 
     /// <summary>A body without a length (HTTP/1.1: chunked).</summary>

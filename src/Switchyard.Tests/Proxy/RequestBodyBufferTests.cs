@@ -270,6 +270,34 @@ public sealed class RequestBodyBufferTests
         Assert.Equal("{\"id\":42}", Encoding.ASCII.GetString(rest.Buffer.ToArray()));
     }
 
+    /// <summary>
+    /// HTTP/2 DATA that stop coming (the stream open) are decided at bodyTimeout, and the part that came is there for the
+    /// exchange at once (TryRead, as Http2Stream.ReadDataAsync takes it after a hold), then the rest as it comes.
+    /// </summary>
+    [Fact]
+    public async Task Http2_data_that_stall_are_decided_at_body_timeout_and_stay_readable_at_once()
+    {
+        var pipe = new Pipe();
+        using var buffer = new RequestBodyBuffer();
+        var clock = new ManualClock();
+        await pipe.Writer.WriteAsync("{\"id\":"u8.ToArray());
+        Task read = buffer.ReadHttp2Async(pipe.Reader, 64, 1024, TimeSpan.FromSeconds(1), clock).AsTask();
+        await clock.WhenArmedAsync();
+        Assert.False(read.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await read.WaitAsync(Patience);
+
+        Assert.Equal(RequestBodyState.TimedOut, buffer.State);
+        Assert.True(pipe.Reader.TryRead(out ReadResult held));
+        Assert.False(held.IsCanceled); // the wake is not left for the exchange
+        Assert.Equal("{\"id\":", Encoding.ASCII.GetString(held.Buffer.ToArray()));
+        pipe.Reader.AdvanceTo(held.Buffer.End);
+        await pipe.Writer.WriteAsync("42}"u8.ToArray());
+        await pipe.Writer.CompleteAsync();
+        ReadResult rest = await pipe.Reader.ReadAsync().AsTask().WaitAsync(Patience);
+        Assert.Equal("42}", Encoding.ASCII.GetString(rest.Buffer.ToArray()));
+    }
+
     [Fact]
     public async Task Http2_data_that_fill_the_stream_window_without_ending_are_too_large()
     {

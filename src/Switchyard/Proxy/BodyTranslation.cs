@@ -133,7 +133,7 @@ internal static class BodyTranslation
         PipeReader data = stream.Data;
         while (true)
         {
-            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+            ReadResult read = await stream.ReadDataAsync().ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
             long length = buffer.Length;
             if (!buffer.IsEmpty)

@@ -66,7 +66,6 @@ internal sealed class RequestBodyBuffer : IDisposable
         using var decoder = head.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
         using var timer = new CancellationTokenSource(limits.BodyTimeout, clock);
 
-        // The wake is never left behind for the exchange: a wake that came after the last read is taken in the finally.
         CancellationTokenRegistration wake = timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input);
         bool sawCancel = false;
         try
@@ -93,58 +92,57 @@ internal sealed class RequestBodyBuffer : IDisposable
         }
         finally
         {
-            wake.Dispose(); // waits for a wake in progress
-            if (timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
-            {
-                input.AdvanceTo(late.Buffer.Start); // a wake that came after the last read: taken here, not by the exchange
-            }
+            wake.Dispose();
+            TakeLateWake(input, timer, sawCancel);
         }
     }
 
     /// <summary>
     /// HTTP/2: waits for END_STREAM with at most <paramref name="maxBytes"/> DATA octets in the stream's pipe, consuming
     /// nothing (the peer's flow-control window is not re-opened: a body larger than the stream window
-    /// <paramref name="window"/> cannot arrive whole and counts as too large).
+    /// <paramref name="window"/> cannot arrive whole and counts as too large). At <paramref name="timeout"/> the timer
+    /// wakes the waiting read as on HTTP/1; the exchange's first read of the DATA is <see cref="Http2.Http2Stream.ReadDataAsync"/>.
     /// </summary>
     public async ValueTask ReadHttp2Async(PipeReader data, int maxBytes, int window, TimeSpan timeout, TimeProvider clock)
     {
         Reset();
         using var timer = new CancellationTokenSource(timeout, clock);
+        CancellationTokenRegistration wake = timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), data);
+        bool sawCancel = false;
         int limit = Math.Min(maxBytes, window);
-        while (true)
+        try
         {
-            ReadResult read;
-            try
+            while (true)
             {
-                read = await data.ReadAsync(timer.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timer.IsCancellationRequested)
-            {
-                State = RequestBodyState.TimedOut;
-                return;
-            }
+                ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+                sawCancel |= read.IsCanceled;
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                if (read.IsCompleted && buffer.Length <= maxBytes)
+                {
+                    Keep(buffer);
+                }
+                else if (buffer.Length > maxBytes || (buffer.Length >= limit && !read.IsCompleted))
+                {
+                    State = RequestBodyState.TooLarge;
+                }
+                else if (read.IsCanceled || timer.IsCancellationRequested)
+                {
+                    State = RequestBodyState.TimedOut;
+                }
 
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            if (read.IsCompleted && buffer.Length <= maxBytes)
-            {
-                Keep(buffer);
-            }
-            else if (buffer.Length > maxBytes || (buffer.Length >= limit && !read.IsCompleted))
-            {
-                State = RequestBodyState.TooLarge;
-            }
-            else if (read.IsCanceled)
-            {
-                State = RequestBodyState.TimedOut;
-            }
+                if (State != RequestBodyState.Unread)
+                {
+                    data.AdvanceTo(buffer.Start); // nothing consumed, nothing examined
+                    return;
+                }
 
-            if (State != RequestBodyState.Unread)
-            {
-                data.AdvanceTo(buffer.Start);
-                return;
+                data.AdvanceTo(buffer.Start, buffer.End);
             }
-
-            data.AdvanceTo(buffer.Start, buffer.End);
+        }
+        finally
+        {
+            wake.Dispose();
+            TakeLateWake(data, timer, sawCancel);
         }
     }
 
@@ -163,6 +161,18 @@ internal sealed class RequestBodyBuffer : IDisposable
         foreach (InterceptRule rule in pending)
         {
             metrics.BodyFilters.Increment(PortMetrics.BodyFilterKey(rule.Id, common ?? (rule.Matches(view) ? "match" : "no_match")));
+        }
+    }
+
+    /// <summary>
+    /// The timer's wake is never left behind for the exchange: one that came after the last read (the wait had ended)
+    /// is taken here. Call after disposing the timer's registration, which waits for a wake in progress.
+    /// </summary>
+    private static void TakeLateWake(PipeReader input, CancellationTokenSource timer, bool sawCancel)
+    {
+        if (timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
+        {
+            input.AdvanceTo(late.Buffer.Start);
         }
     }
 
