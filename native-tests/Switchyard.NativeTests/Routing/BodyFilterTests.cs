@@ -30,27 +30,40 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>`POST /hash` answers "NAME LENGTH XXHASH128" of the body it received.</summary>
-    private static void HashEndpoint(IApplicationBuilder app, string name) => app.Map("/hash", branch => branch.Run(async context =>
+    /// <summary>
+    /// `POST /hash` answers "NAME LENGTH XXHASH128" of the body it received; <paramref name="arrived"/>, when given, is
+    /// set once the first <paramref name="part"/> body bytes are in.
+    /// </summary>
+    private static void HashEndpoint(IApplicationBuilder app, string name, long part = 0, TaskCompletionSource? arrived = null) => app.Map("/hash", branch => branch.Run(async context =>
     {
         var hash = new XxHash128();
         var buffer = new byte[16384];
         long total = 0;
         int n;
+        if (part == 0)
+        {
+            arrived?.TrySetResult(); // the head is in
+        }
+
         while ((n = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
         {
             hash.Append(buffer.AsSpan(0, n));
             total += n;
+            if (total >= part)
+            {
+                arrived?.TrySetResult();
+            }
         }
 
         await context.Response.WriteAsync($"{name} {total} {hash.GetCurrentHashAsUInt128():x32}");
     }));
 
-    private async Task<Env> StartAsync()
+    /// <param name="part">With <paramref name="arrived"/>: the app sets it once it has this many body bytes.</param>
+    private async Task<Env> StartAsync(long part = 0, TaskCompletionSource? arrived = null)
     {
         var dir = new TempDir();
         var pem = PemSet.Write(dir.Path);
-        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app") });
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app", part, arrived) });
         var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
         var listen = Ports.GetFreeTcpPort();
         var port = AgentConfig.Port("web", listen, app.Port, "auto");
@@ -252,6 +265,132 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         string metrics = await agent.GetMetricsAsync();
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("switchyard_body_filter_total{port=\"plain\",intercept=\"alice\",result=\"match\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An HTTP/1.1 caller (TLS or plaintext, with or without `Expect: 100-continue`) sends the head of a matching JSON
+    /// body and <paramref name="part"/> of its bytes (500, or none), then nothing while its connection stays open. At
+    /// bodyTimeout the agent gives up waiting and forwards the head and those bytes to the app (the app sees them arrive
+    /// while the caller still holds the rest: the request reached the app, not the intercept); then the rest follows
+    /// and the app's answer comes back; the app received the body byte-exact.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false, 500)]
+    [InlineData(false, false, 500)]
+    [InlineData(true, true, 500)]
+    [InlineData(false, true, 500)]
+    [InlineData(true, false, 0)]
+    [InlineData(false, false, 0)]
+    public async Task A_stalled_http1_body_goes_to_the_app_at_body_timeout_and_arrives_whole(bool tls, bool expect100, int part)
+    {
+        using var dir = new TempDir();
+        var pem = PemSet.Write(dir.Path);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await KestrelApp.StartAsync(new KestrelAppOptions
+        {
+            Certificate = tls ? TestPki.Shared.Server : null,
+            Name = "the-app",
+            Pipeline = a => HashEndpoint(a, "the-app", part, arrived),
+        });
+        await using var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
+        var listen = Ports.GetFreeTcpPort();
+        var port = AgentConfig.Port("web", listen, app.Port, "auto");
+        if (tls)
+        {
+            port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+            port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+        }
+
+        port["limits"] = new JsonObject { ["bodyTimeout"] = "300ms" };
+        var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
+        config["intercepts"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "alice",
+            ["port"] = "web",
+            ["match"] = new JsonObject { ["body"] = new JsonObject { ["json"] = "$.customer.id", ["exact"] = "42" } },
+            ["target"] = $"127.0.0.1:{developer.Port}",
+            ["delivery"] = new JsonObject { ["plaintext"] = true },
+        });
+        await using var agent = await AgentProcess.StartAsync(output, dir, config);
+
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
+        using var socket = await TlsClient.ConnectAsync(listen);
+        await using Stream stream = tls
+            ? await TlsClient.AuthenticateAsync(socket, TestPki.Shared.Ca, ["http/1.1"])
+            : new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+        var reader = new ByteReader(stream);
+        string head = $"POST /hash HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n" +
+            (expect100 ? "Expect: 100-continue\r\n" : "") + "Connection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        await stream.FlushAsync();
+        using var cts = new CancellationTokenSource(Timeouts.Short);
+        if (expect100)
+        {
+            Assert.Equal("HTTP/1.1 100 Continue", await reader.ReadLineAsync(cts.Token)); // from the agent, which holds the body
+            Assert.Equal("", await reader.ReadLineAsync(cts.Token));
+        }
+
+        if (part > 0)
+        {
+            await stream.WriteAsync(body.AsMemory(0, part));
+            await stream.FlushAsync();
+        }
+
+        await arrived.Task.WaitAsync(Timeouts.Short); // bodyTimeout passed: the app has the head and the part; the caller sent nothing since
+
+        await stream.WriteAsync(body.AsMemory(part));
+        await stream.FlushAsync();
+        string status;
+        do
+        {
+            status = await reader.ReadLineAsync(cts.Token) ?? throw new IOException("the agent closed before answering");
+            while (await reader.ReadLineAsync(cts.Token) is { Length: > 0 })
+            {
+            }
+        }
+        while (status.StartsWith("HTTP/1.1 100", StringComparison.Ordinal)); // the app's own 100 Continue is passed on too
+
+        Assert.Equal("HTTP/1.1 200 OK", status);
+        Assert.Contains(Expected("the-app", body), Encoding.ASCII.GetString(await reader.ReadToEndAsync(cts.Token)), StringComparison.Ordinal);
+        string metrics = await agent.GetMetricsAsync();
+        Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// HTTP/2 (HttpClient, h2 to the app): a matching body whose DATA stop after 500 bytes, the stream open, goes to the
+    /// app at bodyTimeout with those 500 bytes (the app has them before the caller sends on), and arrives whole.
+    /// </summary>
+    [Fact]
+    public async Task A_stalled_http2_body_goes_to_the_app_at_body_timeout_and_arrives_whole()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await StartAsync(500, arrived);
+        using HttpClient client = Client(env.Listen, HttpVersion.Version20);
+        byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
+        var stalled = new StalledContent(body, 500, arrived.Task);
+        stalled.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        Assert.Equal(Expected("the-app", body), await PostAsync(client, stalled));
+        string metrics = await env.Agent.GetMetricsAsync();
+        Assert.Contains("switchyard_body_filter_total{port=\"web\",intercept=\"alice\",result=\"timeout\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>The first <c>part</c> bytes of the body, then nothing until <c>resume</c> completes (at most Timeouts.Short), then the rest.</summary>
+    private sealed class StalledContent(byte[] body, int part, Task resume) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(body.AsMemory(0, part));
+            await stream.FlushAsync();
+            await resume.WaitAsync(Timeouts.Short); // the app has the part: the agent stopped waiting for the rest
+            await stream.WriteAsync(body.AsMemory(part));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
     }
 
     /// <summary>A body without a length (HTTP/1.1: chunked).</summary>

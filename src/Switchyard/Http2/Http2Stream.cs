@@ -50,6 +50,31 @@ internal sealed class Http2Stream
     /// <summary>Inbound DATA; completes at END_STREAM, fails with <see cref="Http2StreamResetException"/> on reset.</summary>
     public PipeReader Data => _inbound.Reader;
 
+    /// <summary>
+    /// Server role: the request's DATA were held for body filters (RequestBodyBuffer); the next
+    /// <see cref="ReadDataAsync"/> takes the bytes already in <see cref="Data"/> at once.
+    /// </summary>
+    internal bool DataHeld;
+
+    /// <summary>
+    /// The next read of <see cref="Data"/>. After a hold (<see cref="DataHeld"/>) the DATA already received are taken
+    /// with TryRead: a Pipe whose waiting read was woken by CancelPendingRead (the hold's bodyTimeout) does not complete
+    /// the next ReadAsync for bytes already in it, whatever AdvanceTo examined; only the next DATA frame would.
+    /// </summary>
+    public ValueTask<ReadResult> ReadDataAsync()
+    {
+        if (DataHeld)
+        {
+            DataHeld = false;
+            if (_inbound.Reader.TryRead(out ReadResult held))
+            {
+                return new ValueTask<ReadResult>(held);
+            }
+        }
+
+        return _inbound.Reader.ReadAsync();
+    }
+
     /// <summary>Cancelled when the stream is reset or its connection ends.</summary>
     public CancellationToken Aborted => _aborted.Token;
 

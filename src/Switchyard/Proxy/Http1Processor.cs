@@ -103,7 +103,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 }
 
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                RouteDecision decision = await RouteAsync(context, downstream, request, view, body).ConfigureAwait(false);
+                (RouteDecision decision, RequestBodyState held) = await RouteAsync(context, downstream, request, view, body).ConfigureAwait(false);
                 InterceptRule? intercept = decision.Intercept;
 
                 if (intercept is not null && !request.IsUpgrade && await TargetSpeaksH2cAsync(context, intercept).ConfigureAwait(false))
@@ -114,7 +114,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     {
                         context.RequestRouted(intercept.Id);
                         (bool open, int status) = await Http1ToHttp2.ExchangeAsync(context, request, downstream, target, chunked,
-                            StartCopy(context, request, decision.Wiretaps)).ConfigureAwait(false);
+                            StartCopy(context, request, decision.Wiretaps), held != RequestBodyState.Unread).ConfigureAwait(false);
                         if (intercept.Target is null)
                         {
                             destinations.Upstreams.Tunnels?.Delivered(intercept.Id, request.Method, request.Target, status,
@@ -145,7 +145,8 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     }
 
                     context.RequestRouted("app");
-                    if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked, StartCopy(context, request, decision.Wiretaps)).ConfigureAwait(false)).KeepAlive)
+                    if (!(await Http1ToHttp2.ExchangeAsync(context, request, downstream, app, chunked, StartCopy(context, request, decision.Wiretaps),
+                        held != RequestBodyState.Unread).ConfigureAwait(false)).KeepAlive)
                     {
                         await downstream.CloseOutputAsync().ConfigureAwait(false);
                         return ConnectionEndReason.Completed;
@@ -173,11 +174,12 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 context.RequestRouted(destination.MetricLabel);
 
                 // Request: head, then the body re-framed as it arrived (Content-Length or chunked).
-                // The head goes out with the first body bytes (one TLS record, one send) unless there is no body
-                // or the caller waits for a 100 Continue before sending it.
+                // The head goes out with the first body bytes (one TLS record, one send) unless there is no body,
+                // the caller waits for a 100 Continue before sending it, or a held body timed out (the caller may
+                // have stopped sending: the destination gets the head now, at bodyTimeout).
                 string defaultHost = context.Sni ?? context.Settings.App; // for an HTTP/1.0 request without Host
                 Http1HeadWriter.WriteRequestHead(upstream.Output, request, forwardUpgrade: request.IsUpgrade && !request.IsH2cUpgrade, defaultHost: defaultHost);
-                if (request.BodyKind == BodyKind.None || request.Expect100Continue)
+                if (request.BodyKind == BodyKind.None || request.Expect100Continue || held == RequestBodyState.TimedOut)
                 {
                     await upstream.Output.FlushAsync().ConfigureAwait(false);
                 }
@@ -188,7 +190,8 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
                 // reaches a caller that waits for it before sending its body (Expect: 100-continue).
                 Task requestBody = request.BodyKind == BodyKind.None
                     ? Task.CompletedTask
-                    : Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer).AsTask();
+                    : Http1Bodies.CopyAsync(downstream.Input, upstream.Output, request.BodyKind, request.ContentLength, chunked, observer,
+                        held: held != RequestBodyState.Unread).AsTask();
                 copier?.EndWith(requestBody);
                 // A caller that disconnects mid-body, or sends malformed framing (even in the same packet as the head,
                 // when the copy fails before it ever waits), must not leave us waiting for an answer that cannot
@@ -350,24 +353,26 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
     /// `100 Continue` (Expect: 100-continue) gets it from the agent before its body is read (a second 100 from the
     /// destination is passed on too; RFC 9110 15.2 has clients accept several), unless its Content-Length is already
     /// over maxBodyBytes: then the body is not read and the destination decides about the 100 as usual.
+    /// Also returns what became of a held body (<see cref="RequestBodyState.Unread"/>: not held), for the exchange's
+    /// first read (<see cref="Http1Bodies.ReadHeldAsync"/>).
     /// </summary>
-    private async ValueTask<RouteDecision> RouteAsync(ConnectionContext context, Channel downstream, Http1RequestHead request, Http1RequestView view, RequestBodyBuffer body)
+    private async ValueTask<(RouteDecision Decision, RequestBodyState Held)> RouteAsync(ConnectionContext context, Channel downstream, Http1RequestHead request, Http1RequestView view, RequestBodyBuffer body)
     {
         RouteTable table = routes.Snapshot;
         if (!table.TryGetPort(context.Settings.Name, out PortRoutes? port))
         {
-            return table.Route(view, context.Settings.Name);
+            return (table.Route(view, context.Settings.Name), RequestBodyState.Unread);
         }
 
         if (!port.HasBodyRules || request.IsUpgrade)
         {
-            return port.Route(view);
+            return (port.Route(view), RequestBodyState.Unread);
         }
 
         var pending = new List<InterceptRule>();
         if (!port.NeedsBody(view, pending))
         {
-            return port.Route(view);
+            return (port.Route(view), RequestBodyState.Unread);
         }
 
         Config.PortLimits limits = context.Settings.Limits;
@@ -379,12 +384,10 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
         try
         {
-            // Not woken by a timer: on the socket pipes a woken read left the exchange's next read waiting until the caller
-            // sent again (seen in the native tests; not understood yet), so bodyTimeout is checked as bytes arrive, as on TLS.
-            await body.ReadHttp1Async(downstream.Input, request, limits, cancellable: false, context.Clock).ConfigureAwait(false);
+            await body.ReadHttp1Async(downstream.Input, request, limits, context.Clock).ConfigureAwait(false);
             view.BodyBuffer = body;
             body.Count(context.Port.Metrics, pending, view);
-            return port.Route(view);
+            return (port.Route(view), body.State);
         }
         finally
         {

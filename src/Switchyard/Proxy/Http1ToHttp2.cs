@@ -16,9 +16,10 @@ namespace Switchyard.Proxy;
 internal static class Http1ToHttp2
 {
     /// <summary>Relays one request; returns whether the caller's connection may carry another.</summary>
+    /// <param name="held">The request body was held for body filters (<see cref="Http1Bodies.ReadHeldAsync"/>).</param>
     /// <returns>Whether the caller's connection stays open, and the final status the destination answered.</returns>
     public static async Task<(bool KeepAlive, int Status)> ExchangeAsync(ConnectionContext context, Http1RequestHead request, Channel downstream, Http2Connection app, ChunkedDecoder chunked,
-        WiretapCopier? copier = null)
+        WiretapCopier? copier = null, bool held = false)
     {
         using var headers = new Http2HeaderList();
         headers.Add(":method", request.Method);
@@ -60,7 +61,7 @@ internal static class Http1ToHttp2
 
         bool noBody = request.BodyKind == BodyKind.None || (request.BodyKind == BodyKind.ContentLength && request.ContentLength == 0);
         Http2Stream stream = await app.OpenStreamAsync(headers, endStream: noBody).ConfigureAwait(false);
-        Task body = noBody ? Task.CompletedTask : BodyTranslation.Http1ToHttp2Async(downstream.Input, request.BodyKind, request.ContentLength, chunked, app, stream, context, isRequest: true, copier);
+        Task body = noBody ? Task.CompletedTask : BodyTranslation.Http1ToHttp2Async(downstream.Input, request.BodyKind, request.ContentLength, chunked, app, stream, context, isRequest: true, copier, held);
         copier?.EndWith(body);
         try
         {

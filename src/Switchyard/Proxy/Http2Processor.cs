@@ -106,6 +106,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
 
                     await body.ReadHttp2Async(stream.Data, context.Settings.Limits.MaxBodyBytes, Http2Limits.Default.InitialStreamWindow,
                         context.Settings.Limits.BodyTimeout, context.Clock).ConfigureAwait(false);
+                    stream.DataHeld = true;
                     view.BodyBuffer = body;
                     body.Count(context.Port.Metrics, pending, view);
                     decision = port.Route(view);
@@ -268,7 +269,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
         PipeReader data = from.Data;
         while (true)
         {
-            ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+            ReadResult read = await from.ReadDataAsync().ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
             long length = buffer.Length; // read before AdvanceTo: afterwards the segments may be reused
             Http2HeaderList? trailers = read.IsCompleted ? from.TryTakeTrailers() : null;

@@ -43,11 +43,12 @@ internal sealed class RequestBodyBuffer : IDisposable
 
     /// <summary>
     /// HTTP/1: waits until the whole body (Content-Length, or chunked through its last chunk) is in
-    /// <paramref name="input"/>, consuming nothing. <paramref name="cancellable"/>: the reader's pending read may be
-    /// woken (a socket pipe: CancelPendingRead); a TLS reader is not woken mid-read (SslStream), its deadline is checked
-    /// as bytes arrive.
+    /// <paramref name="input"/>, consuming nothing. At <see cref="PortLimits.BodyTimeout"/> a timer wakes the waiting read
+    /// (CancelPendingRead: the socket pipes take no cancellation token, and SslStream under a TLS reader resumes a
+    /// cancelled read byte-exact), so a caller that stops sending half-way is decided then, not when it sends again.
+    /// The exchange that follows must take its first body read with <see cref="Http1Bodies.ReadHeldAsync"/>.
     /// </summary>
-    public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, bool cancellable, TimeProvider clock)
+    public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, TimeProvider clock)
     {
         Reset();
         if (head.BodyKind == BodyKind.None)
@@ -63,12 +64,9 @@ internal sealed class RequestBodyBuffer : IDisposable
         }
 
         using var decoder = head.BodyKind == BodyKind.Chunked ? new ChunkedDecoder() : null;
-        long started = clock.GetTimestamp();
         using var timer = new CancellationTokenSource(limits.BodyTimeout, clock);
 
-        // The socket pipes do not observe a cancellation token on ReadAsync: the timer wakes the pending read with
-        // CancelPendingRead instead (the read returns IsCanceled), and that wake is never left behind for the exchange.
-        CancellationTokenRegistration wake = cancellable ? timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input) : default;
+        CancellationTokenRegistration wake = timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), input);
         bool sawCancel = false;
         try
         {
@@ -78,13 +76,9 @@ internal sealed class RequestBodyBuffer : IDisposable
                 sawCancel |= read.IsCanceled;
                 ReadOnlySequence<byte> buffer = read.Buffer;
                 bool done = decoder is null ? TryWhole(buffer, head.ContentLength) : TryChunked(buffer, decoder, limits.MaxBodyBytes);
-                if (!done && (read.IsCompleted || read.IsCanceled))
+                if (!done && (read.IsCompleted || read.IsCanceled || timer.IsCancellationRequested))
                 {
                     State = RequestBodyState.TimedOut; // bodyTimeout (or a drain) woke the read, or the caller closed mid-body
-                }
-                else if (!done && clock.GetElapsedTime(started) >= limits.BodyTimeout)
-                {
-                    State = RequestBodyState.TimedOut;
                 }
 
                 if (done || State != RequestBodyState.Unread)
@@ -98,58 +92,57 @@ internal sealed class RequestBodyBuffer : IDisposable
         }
         finally
         {
-            wake.Dispose(); // waits for a wake in progress
-            if (cancellable && timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
-            {
-                input.AdvanceTo(late.Buffer.Start); // a wake that came after the last read: taken here, not by the exchange
-            }
+            wake.Dispose();
+            TakeLateWake(input, timer, sawCancel);
         }
     }
 
     /// <summary>
     /// HTTP/2: waits for END_STREAM with at most <paramref name="maxBytes"/> DATA octets in the stream's pipe, consuming
     /// nothing (the peer's flow-control window is not re-opened: a body larger than the stream window
-    /// <paramref name="window"/> cannot arrive whole and counts as too large).
+    /// <paramref name="window"/> cannot arrive whole and counts as too large). At <paramref name="timeout"/> the timer
+    /// wakes the waiting read as on HTTP/1; the exchange's first read of the DATA is <see cref="Http2.Http2Stream.ReadDataAsync"/>.
     /// </summary>
     public async ValueTask ReadHttp2Async(PipeReader data, int maxBytes, int window, TimeSpan timeout, TimeProvider clock)
     {
         Reset();
         using var timer = new CancellationTokenSource(timeout, clock);
+        CancellationTokenRegistration wake = timer.Token.Register(static s => ((PipeReader)s!).CancelPendingRead(), data);
+        bool sawCancel = false;
         int limit = Math.Min(maxBytes, window);
-        while (true)
+        try
         {
-            ReadResult read;
-            try
+            while (true)
             {
-                read = await data.ReadAsync(timer.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timer.IsCancellationRequested)
-            {
-                State = RequestBodyState.TimedOut;
-                return;
-            }
+                ReadResult read = await data.ReadAsync().ConfigureAwait(false);
+                sawCancel |= read.IsCanceled;
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                if (read.IsCompleted && buffer.Length <= maxBytes)
+                {
+                    Keep(buffer);
+                }
+                else if (buffer.Length > maxBytes || (buffer.Length >= limit && !read.IsCompleted))
+                {
+                    State = RequestBodyState.TooLarge;
+                }
+                else if (read.IsCanceled || timer.IsCancellationRequested)
+                {
+                    State = RequestBodyState.TimedOut;
+                }
 
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            if (read.IsCompleted && buffer.Length <= maxBytes)
-            {
-                Keep(buffer);
-            }
-            else if (buffer.Length > maxBytes || (buffer.Length >= limit && !read.IsCompleted))
-            {
-                State = RequestBodyState.TooLarge;
-            }
-            else if (read.IsCanceled)
-            {
-                State = RequestBodyState.TimedOut;
-            }
+                if (State != RequestBodyState.Unread)
+                {
+                    data.AdvanceTo(buffer.Start); // nothing consumed, nothing examined
+                    return;
+                }
 
-            if (State != RequestBodyState.Unread)
-            {
-                data.AdvanceTo(buffer.Start);
-                return;
+                data.AdvanceTo(buffer.Start, buffer.End);
             }
-
-            data.AdvanceTo(buffer.Start, buffer.End);
+        }
+        finally
+        {
+            wake.Dispose();
+            TakeLateWake(data, timer, sawCancel);
         }
     }
 
@@ -168,6 +161,18 @@ internal sealed class RequestBodyBuffer : IDisposable
         foreach (InterceptRule rule in pending)
         {
             metrics.BodyFilters.Increment(PortMetrics.BodyFilterKey(rule.Id, common ?? (rule.Matches(view) ? "match" : "no_match")));
+        }
+    }
+
+    /// <summary>
+    /// The timer's wake is never left behind for the exchange: one that came after the last read (the wait had ended)
+    /// is taken here. Call after disposing the timer's registration, which waits for a wake in progress.
+    /// </summary>
+    private static void TakeLateWake(PipeReader input, CancellationTokenSource timer, bool sawCancel)
+    {
+        if (timer.IsCancellationRequested && !sawCancel && input.TryRead(out ReadResult late))
+        {
+            input.AdvanceTo(late.Buffer.Start);
         }
     }
 
