@@ -133,8 +133,8 @@ fuzz: deps-fuzz
 	native-tests/fuzz/fuzz.sh $(FUZZ_BIN) $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TIMEOUT_MS) $(FUZZ_TARGETS)
 
 perf: publish
-	$(call apt_install,$(PERF_PACKAGES))
-	perf/load/compare.sh
+	$(call apt_install,$(PERF_PACKAGES) wrk gnuplot-nox)
+	CHART=perf/ratios.png perf/load/compare.sh
 
 perf-h1: publish
 	$(call apt_install,$(PERF_PACKAGES) wrk)

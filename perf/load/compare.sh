@@ -5,7 +5,15 @@
 #   perf/load/compare.sh                 # from anywhere; what `make perf` should run
 #
 # Topology (from /work/shared/bench/anchors.sh): h2load on CPU1 -TLS-> proxy on CPU0 -TLS-> nginx origin on CPU1.
-# Switchyard listens on 127.0.0.1:19445 with inspect "always" (terminate, re-encrypt to origin A 127.0.0.1:18443).
+# Switchyard listens on 127.0.0.1:19445 (inspect "auto", intercept alice: "x-dev: alice" -> origin B over TLS, the
+# rule nginx and HAProxy apply; everything else terminated and re-encrypted to origin A 127.0.0.1:18443), and on
+# 127.0.0.1:19447 as a passthrough (inspect "never": bytes relayed, TLS end to end with origin A) beside an HAProxy in
+# `mode tcp` on 127.0.0.1:19448 started by this script.
+#
+# Rows (issue 16): h2, h1, hs (proxy CPU per request, anchors.sh measure), c1 (one keep-alive HTTP/1.1 client: wrk
+# -c1 mean/p50/p99), tcp (passthrough, h1 keep-alive through the relay: CPU per request vs HAProxy mode tcp), bulk
+# (1 MiB responses: payload GB per proxy CPU second vs nginx), idle TLS connections (KiB each, RSS after close),
+# startup. The ratios are also drawn as a PNG (gnuplot) at $OUT/ratios.png, copied to CHART= when set.
 #
 # Knobs (environment):
 #   ANCHORS=/work/shared/bench/anchors.sh   BENCH_DIR=/tmp/switchyard-bench (certs, anchor configs and logs)
@@ -15,6 +23,8 @@
 #   IDLE_CONNS=8000         idle TLS connections held open for the memory figure
 #   IDLE_ANCHORS=1          also hold them against nginx and HAProxy (0: Switchyard only)
 #   STARTUP_RUNS=7          agent starts for the startup-to-ready median
+#   EXTRA="c1 tcp bulk"     the per-connection rows beside the anchors (empty: skip them)
+#   CHART=<path>            also copy the ratio chart there (make perf: perf/ratios.png)
 #   OUT=$BENCH_DIR/compare  logs, raw h2load lines, evidence, summary.md
 # Exit status: 0 when every figure was measured and Switchyard behaved; 1 on a set-up failure (the message
 # says what) or when Switchyard misbehaved (failed requests, crash, lost idle connections): the table is still
@@ -31,9 +41,15 @@ REPEAT=${REPEAT:-3}
 IDLE_CONNS=${IDLE_CONNS:-8000}
 IDLE_ANCHORS=${IDLE_ANCHORS:-1}
 STARTUP_RUNS=${STARTUP_RUNS:-7}
+EXTRA=${EXTRA-"c1 tcp bulk"}
+CHART=${CHART:-}
 SY_PORT=19445
 SY_ADMIN=19945
+SY_TCP_PORT=19447
+HAPROXY_TCP_PORT=19448
 ORIGIN_A=127.0.0.1:18443
+ORIGIN_B=127.0.0.1:18444
+HAPROXY_TCP_PID=""
 
 SY_PID=""
 IDLE_PID=""
@@ -50,6 +66,7 @@ cleanup() {
   set +e
   if [ -n "$IDLE_PID" ] && kill -0 "$IDLE_PID" 2>/dev/null; then kill -TERM "$IDLE_PID"; wait "$IDLE_PID" 2>/dev/null; fi
   [ -n "$SY_PID" ] && stop_switchyard quiet
+  [ -n "$HAPROXY_TCP_PID" ] && kill "$HAPROXY_TCP_PID" 2>/dev/null
   [ "$ANCHORS_UP" = 1 ] && anchors down >/dev/null 2>&1
   exit $rc
 }
@@ -71,6 +88,8 @@ prerequisites() {
   [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs (proxies on CPU0, client and origin on CPU1); nproc=$(nproc)"
   need nginx nginx; need haproxy haproxy; need h2load nghttp2-client; need bc bc; need curl curl
   need openssl openssl; need taskset util-linux; need python3 python3
+  case " $EXTRA " in *" c1 "*) need wrk wrk ;; esac
+  need gnuplot gnuplot-nox
   python3 -c 'import ssl, asyncio' 2>/dev/null || die "python3 lacks the ssl module"
 }
 
@@ -124,10 +143,19 @@ write_config() {
       "name": "https",
       "listen": "127.0.0.1:$SY_PORT",
       "app": "$ORIGIN_A",
-      "inspect": "always",
-      "downstreamTls": { "certPem": "$BENCH_DIR/certs/ec.crt", "keyPem": "$BENCH_DIR/certs/ec.key" },
+      "inspect": "auto",
+      "downstreamTls": { "certPem": "$BENCH_DIR/certs/ec.crt", "keyPem": "$BENCH_DIR/certs/ec.key", "alpn": ["h2", "http/1.1"] },
       "upstreamTls": { "insecureSkipVerify": true }
+    },
+    {
+      "name": "passthrough",
+      "listen": "127.0.0.1:$SY_TCP_PORT",
+      "app": "$ORIGIN_A",
+      "inspect": "never"
     }
+  ],
+  "intercepts": [
+    { "id": "alice", "port": "https", "match": { "header": "x-dev", "exact": "alice" }, "target": "$ORIGIN_B", "failOpen": false }
   ]
 }
 JSON
@@ -168,12 +196,44 @@ stop_switchyard() { # SIGTERM, then the drain has 30 s before SIGKILL
   SY_PID=""
 }
 
-smoke() { # one HTTP/2 and one HTTP/1.1 request through Switchyard must reach origin A
-  local v body
+smoke() { # through Switchyard: h2 and HTTP/1.1 reach origin A, x-dev: alice origin B, the passthrough origin A
+  local v body p
   for v in --http2 --http1.1; do
     body=$(curl -sk "$v" --max-time 5 "https://127.0.0.1:$SY_PORT/" 2>&1) || true
     [ "${body:0:4}" = A123 ] || { tail -20 "$SY_LOG" >&2; die "request through switchyard ($v) did not reach origin A: '${body:0:120}' (log: $SY_LOG)"; }
   done
+  for p in 19443 19444 $SY_PORT; do # the routing rule every proxy applies
+    body=$(curl -sk --max-time 5 -H 'x-dev: alice' "https://127.0.0.1:$p/" 2>&1) || true
+    [ "${body:0:4}" = B123 ] || die "the proxy on $p did not route x-dev: alice to origin B: '${body:0:120}'"
+  done
+  for p in $SY_TCP_PORT $HAPROXY_TCP_PORT; do
+    body=$(curl -sk --max-time 5 "https://127.0.0.1:$p/" 2>&1) || true
+    [ "${body:0:4}" = A123 ] || die "the passthrough on $p did not reach origin A: '${body:0:120}'"
+  done
+}
+
+start_haproxy_tcp() { # HAProxy in mode tcp on CPU0: the anchor for the passthrough row
+  cat >"$OUT/haproxy-tcp.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+frontend fe_tcp
+  bind 127.0.0.1:$HAPROXY_TCP_PORT
+  default_backend be_tcp
+backend be_tcp
+  server a $ORIGIN_A
+CFG
+  listening "$HAPROXY_TCP_PORT" && die "port $HAPROXY_TCP_PORT is already in use; stop what holds it first"
+  taskset -c 0 haproxy -f "$OUT/haproxy-tcp.cfg" >"$OUT/haproxy-tcp.log" 2>&1 &
+  HAPROXY_TCP_PID=$!
+  local i
+  for i in $(seq 1 50); do listening "$HAPROXY_TCP_PORT" && return 0; sleep 0.1; done
+  die "haproxy (mode tcp) did not listen on $HAPROXY_TCP_PORT (log: $OUT/haproxy-tcp.log)"
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -232,6 +292,80 @@ check_alive() { # Switchyard must survive every run
   fi
 }
 
+# ---------------------------------------------------------------- per-connection rows (EXTRA)
+proc_ticks() { local f; read -r -a f <"/proc/$1/stat"; echo $((f[13] + f[14])); }
+
+measure_tcp() { # measure_tcp NAME PORT PID REP: h1 keep-alive through a passthrough, proxy CPU µs per request
+  local line
+  line=$(anchors measure "$1" "$2" "$3" h1 2>&1) || true
+  echo "tcp $line" >>"$OUT/measure.txt"; say "tcp $line"
+  US[$1,tcp,$4]=$(sed -n 's/.* us_per_req=\([0-9.]*\).*/\1/p' <<<"$line"); US[$1,tcp,$4]=${US[$1,tcp,$4]:-NA}
+}
+
+measure_bulk() { # measure_bulk NAME PORT PID REP: 2,000 x 1 MiB responses over 8 keep-alive connections
+  local name=$1 port=$2 pid=$3 rep=$4 tick a b out done_ cpu
+  tick=$(getconf CLK_TCK)
+  a=$(proc_ticks "$pid")
+  out=$(taskset -c 1 h2load --h1 -n 2000 -c 8 -t 1 "https://127.0.0.1:$port/1m.bin" 2>&1) || true
+  b=$(proc_ticks "$pid")
+  done_=$(awk '/^requests:/ { print $8 }' <<<"$out"); cpu=$(echo "scale=3; ($b - $a) / $tick" | bc)
+  # payload GB (10^9 bytes) moved per second of proxy CPU; higher is better
+  US[$name,bulk,$rep]=$( [ "${done_:-0}" = 2000 ] && echo "scale=2; 2000 * 1048576 / 1000000000 / $cpu" | bc || echo NA)
+  echo "bulk $name done=$done_ proxy_cpu_s=$cpu gb_per_cpu_s=${US[$name,bulk,$rep]}" | tee -a "$OUT/measure.txt" >&2
+  [ "$name" = switchyard ] && [ "${done_:-0}" != 2000 ] && anomaly "switchyard bulk run $rep: ${done_:-no} of 2000 responses"
+  return 0
+}
+
+measure_c1() { # measure_c1 NAME PORT REP: one keep-alive HTTP/1.1 client (wrk -c1, 10 s): mean, p50, p99 in µs
+  local name=$1 port=$2 rep=$3 out
+  out=$(taskset -c 1 wrk -t1 -c1 -d10s --latency -H 'x-dev: alice' "https://127.0.0.1:$port/" 2>&1) || true
+  echo "$out" >>"$OUT/wrk-c1.txt"
+  to_us() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v * 1000 } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000000 } else print "NA" }'; }
+  US[$name,c1mean,$rep]=$(to_us "$(awk '$1 == "Latency" { print $2; exit }' <<<"$out")")
+  US[$name,c1p50,$rep]=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+  US[$name,c1p99,$rep]=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  say "c1 $name: mean ${US[$name,c1mean,$rep]} µs, p50 ${US[$name,c1p50,$rep]} µs, p99 ${US[$name,c1p99,$rep]} µs"
+}
+
+med() { # med PROXY KIND: the median over the repeats
+  local r; for r in $(seq 1 "$REPEAT"); do echo -n "${US[$1,$2,$r]:-NA} "; done | median
+}
+
+chart() { # chart: one bar per ratio (Switchyard / anchor, lower is better) with its goal, as a PNG
+  local data="$OUT/ratios.dat"
+  : >"$data"
+  row() { [ "$2" != NA ] && [ -n "$2" ] && printf '"%s" %s %s\n' "$1" "$2" "$3" >>"$data"; return 0; }
+  row "h2 CPU/req vs HAProxy" "$(ratio "$(med switchyard h2)" "$(med haproxy h2)")" 0.5
+  row "h1 CPU/req vs nginx" "$(ratio "$(med switchyard h1)" "$(med nginx h1)")" 0.8
+  row "new TLS conn CPU vs nginx" "$(ratio "$(med switchyard hs)" "$(med nginx hs)")" 1.0
+  row "c1 mean vs nginx" "$(ratio "$(med switchyard c1mean)" "$(med nginx c1mean)")" 1.0
+  row "c1 p99 vs nginx" "$(ratio "$(med switchyard c1p99)" "$(med nginx c1p99)")" 1.0
+  row "passthrough CPU/req vs HAProxy tcp" "$(ratio "$(med switchyard tcp)" "$(med haproxy tcp)")" 1.0
+  row "bulk CPU/GB vs nginx" "$(ratio "$(med nginx bulk)" "$(med switchyard bulk)")" 1.0
+  if [ -n "${IDLE[switchyard]:-}" ] && [ -n "${IDLE[nginx]:-}" ]; then
+    local s0 s1 n0 n1 x so no
+    read -r s0 s1 x x so x <<<"${IDLE[switchyard]}"; read -r n0 n1 x x no x <<<"${IDLE[nginx]}"
+    row "idle TLS conn memory vs nginx" "$(echo "scale=2; (($s1 - $s0) / $so) / (($n1 - $n0) / $no)" | bc | sed 's/^\./0./')" 1.5
+  fi
+  [ -s "$data" ] || return 0
+  gnuplot <<GP 2>"$OUT/gnuplot.err" || { say "gnuplot failed (see $OUT/gnuplot.err)"; return 0; }
+set terminal pngcairo size 1000,520 noenhanced font ",10"
+set output "$OUT/ratios.png"
+set title "Switchyard / anchor, same run (lower is better; x = goal) - $(date -u '+%Y-%m-%d %H:%M UTC')"
+set style data histograms
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -25 nomirror
+set grid ytics
+unset key
+plot "$data" using 2:xtic(1) lc rgb "#3b78b0", "" using (\$0):3 with points pt 2 ps 2 lc rgb "#c0392b", 1 with lines dt 2 lc rgb "#555555"
+GP
+  say "chart: $OUT/ratios.png"
+  [ -n "$CHART" ] && cp "$OUT/ratios.png" "$CHART" && say "chart copied to $CHART"
+  return 0
+}
+
 median() { # median of the numbers on stdin (NA entries ignored)
   tr ' ' '\n' | awk '$1 ~ /^[0-9.]+$/ { print $1 }' | sort -g |
     awk '{ a[NR] = $1 } END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
@@ -272,7 +406,7 @@ idle_test() { # idle_test NAME PORT PID
 # ---------------------------------------------------------------- main
 main() {
   mkdir -p "$OUT"
-  rm -f "$OUT"/measure.txt "$OUT"/evidence-* "$OUT"/crash-* "$OUT"/agent*.log "$OUT"/idle-*
+  rm -f "$OUT"/measure.txt "$OUT"/wrk-c1.txt "$OUT"/ratios.* "$OUT"/evidence-* "$OUT"/crash-* "$OUT"/agent*.log "$OUT"/idle-*
   prerequisites
   binary
   raise_nofile
@@ -288,6 +422,7 @@ main() {
   say "anchors up (nginx origin on CPU1; nginx and HAProxy proxies on CPU0)"
   ANCHORS_UP=1
   anchors up >"$OUT/anchors-up.txt" 2>&1 || { cat "$OUT/anchors-up.txt" >&2; die "anchors.sh up failed"; }
+  start_haproxy_tcp
   write_config
 
   # 1. startup to ready (exec -> GET /readyz 200), a fresh process each run
@@ -312,6 +447,15 @@ main() {
       measure_one nginx 19443 "$nginx_pid" "$kind" "$rep"
       measure_one haproxy 19444 "$haproxy_pid" "$kind" "$rep"
       measure_one switchyard "$SY_PORT" "$SY_PID" "$kind" "$rep"
+      check_alive "$kind-$rep"
+    done
+    for kind in $EXTRA; do
+      case $kind in
+        tcp) measure_tcp haproxy "$HAPROXY_TCP_PORT" "$HAPROXY_TCP_PID" "$rep"; measure_tcp switchyard "$SY_TCP_PORT" "$SY_PID" "$rep" ;;
+        bulk) measure_bulk nginx 19443 "$nginx_pid" "$rep"; measure_bulk switchyard "$SY_PORT" "$SY_PID" "$rep" ;;
+        c1) measure_c1 nginx 19443 "$rep"; measure_c1 haproxy 19444 "$rep"; measure_c1 switchyard "$SY_PORT" "$rep" ;;
+        *) die "EXTRA: unknown row '$kind' (c1, tcp, bulk)" ;;
+      esac
       check_alive "$kind-$rep"
     done
   done
@@ -367,6 +511,26 @@ main() {
         echo "| $kind | $p | ${u% } | ${q% } | ${o% } |"
       done
     done
+    if [ -n "$EXTRA" ]; then
+      echo
+      echo "## Per-connection rows (median of $REPEAT, same run)"
+      echo
+      echo "| row | nginx | HAProxy | Switchyard | Switchyard ÷ anchor | goal |"
+      echo "|---|---:|---:|---:|---:|---|"
+      case " $EXTRA " in *" c1 "*)
+        echo "| one keep-alive client (wrk -c1), mean µs | $(med nginx c1mean) | $(med haproxy c1mean) | $(med switchyard c1mean) | $(ratio "$(med switchyard c1mean)" "$(med nginx c1mean)") (nginx) | <= 1.0 |"
+        echo "| one keep-alive client, p50 µs | $(med nginx c1p50) | $(med haproxy c1p50) | $(med switchyard c1p50) | $(ratio "$(med switchyard c1p50)" "$(med nginx c1p50)") (nginx) | - |"
+        echo "| one keep-alive client, p99 µs | $(med nginx c1p99) | $(med haproxy c1p99) | $(med switchyard c1p99) | $(ratio "$(med switchyard c1p99)" "$(med nginx c1p99)") (nginx) | <= 1.0 |" ;;
+      esac
+      case " $EXTRA " in *" tcp "*)
+        echo "| passthrough, h1 keep-alive through the relay, CPU µs/request | - | $(med haproxy tcp) (mode tcp) | $(med switchyard tcp) | $(ratio "$(med switchyard tcp)" "$(med haproxy tcp)") (HAProxy) | - |" ;;
+      esac
+      case " $EXTRA " in *" bulk "*)
+        echo "| bulk 1 MiB responses, payload GB per proxy CPU s (higher is better) | $(med nginx bulk) | - | $(med switchyard bulk) | $(ratio "$(med nginx bulk)" "$(med switchyard bulk)") (nginx, CPU per byte) | - |" ;;
+      esac
+      echo
+      echo "Raw lines: \`$OUT/measure.txt\`, \`$OUT/wrk-c1.txt\`."
+    fi
     echo
     echo "## Switchyard footprint"
     echo
@@ -393,6 +557,7 @@ main() {
     echo
     echo "(nginx: the worker process; HAProxy: its single process; Switchyard: the agent process.)"
   } >"$OUT/summary.md"
+  chart
   cat "$OUT/env.txt"
   echo
   cat "$OUT/summary.md"
