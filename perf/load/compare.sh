@@ -10,7 +10,8 @@
 # Knobs (environment):
 #   ANCHORS=/work/shared/bench/anchors.sh   BENCH_DIR=/tmp/switchyard-bench (certs, anchor configs and logs)
 #   SWITCHYARD_BIN=<path>   default artifacts/switchyard/switchyard, re-published when src/Switchyard is newer
-#   WORKLOADS="h2 h1 hs"    anchors.sh measure kinds (hs = one request per new TLS connection)
+#   WORKLOADS="h2 h1 hs"    anchors.sh measure kinds (hs = one request per new TLS connection); WORKLOADS="" runs
+#                           none (startup, footprint and the idle connections only)
 #   REPEAT=3                runs per proxy and workload; the table shows the median
 #   IDLE_CONNS=8000         idle TLS connections held open for the memory figure
 #   IDLE_ANCHORS=1          also hold them against nginx and HAProxy (0: Switchyard only)
@@ -26,7 +27,7 @@ HERE="$ROOT/perf/load"
 ANCHORS=${ANCHORS:-/work/shared/bench/anchors.sh}
 export BENCH_DIR=${BENCH_DIR:-/tmp/switchyard-bench}
 OUT=${OUT:-$BENCH_DIR/compare}
-WORKLOADS=${WORKLOADS:-"h2 h1 hs"}
+WORKLOADS=${WORKLOADS-"h2 h1 hs"}
 REPEAT=${REPEAT:-3}
 IDLE_CONNS=${IDLE_CONNS:-8000}
 IDLE_ANCHORS=${IDLE_ANCHORS:-1}
