@@ -340,7 +340,7 @@ main() {
   # Why connections ended, summed over the load and idle instances (an internal error is logged at Information
   # level, so the warning count alone would miss it).
   ends=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | sed -n 's/^switchyard_connection_ends_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' |
-    awk '{ n[$1] += $2 } END { for (r in n) printf "%s%s=%d", (k++ ? ", " : ""), r, n[r] }' || true)
+    awk '{ n[$1] += $2 } END { for (r in n) if (n[r] > 0) printf "%s%s=%d", (k++ ? ", " : ""), r, n[r] }' || true)
   tlsfail=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | awk '/^switchyard_tls_handshake_failures_total/ { n += $NF } END { print n + 0 }' || true)
   if grep -qE '(^|, )(error|drain_timeout|app_unreachable|upstream_tls_failed|downstream_tls_failed)=' <<<"$ends"; then anomaly "switchyard connections ended abnormally: $ends (logs: $OUT/agent.log, $OUT/agent-idle.log)"; fi
   [ "$tlsfail" = 0 ] || anomaly "switchyard counted $tlsfail TLS handshake failures (metrics: $OUT/metrics-after-*.txt)"
