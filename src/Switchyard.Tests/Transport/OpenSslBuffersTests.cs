@@ -58,6 +58,37 @@ public sealed class OpenSslBuffersTests
         }
     }
 
+    [Fact]
+    public async Task Returning_the_handshake_buffer_of_a_waiting_stream_keeps_it_usable_both_ways()
+    {
+        (SslStream client, SslStream server) = await HandshakeAsync();
+        await using (client)
+        await using (server)
+        {
+            await SslStreamIdle.ReturnHandshakeBufferAsync(server).AsTask().WaitAsync(Patience); // nothing sent yet
+
+            Task<int> waiting = server.ReadAsync(Memory<byte>.Empty).AsTask();
+            await client.WriteAsync("GET / HTTP/1.1\r\n\r\n"u8.ToArray());
+            Assert.Equal(0, await waiting.WaitAsync(Patience));
+            Assert.Equal("GET / HTTP/1.1\r\n\r\n"u8.ToArray(), await ReadExactlyAsync(server, 18));
+            await server.WriteAsync("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray());
+            Assert.Equal("HTTP/1.1 200 OK\r\n\r\n"u8.ToArray(), await ReadExactlyAsync(client, 19));
+        }
+    }
+
+    [Fact]
+    public async Task Bytes_that_arrived_before_the_handshake_buffer_is_returned_are_still_read()
+    {
+        (SslStream client, SslStream server) = await HandshakeAsync();
+        await using (client)
+        await using (server)
+        {
+            await client.WriteAsync("early"u8.ToArray());
+            await SslStreamIdle.ReturnHandshakeBufferAsync(server).AsTask().WaitAsync(Patience);
+            Assert.Equal("early"u8.ToArray(), await ReadExactlyAsync(server, 5));
+        }
+    }
+
     private static async Task<byte[]> ReadExactlyAsync(Stream stream, int count)
     {
         byte[] buffer = new byte[count];
