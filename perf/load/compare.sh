@@ -18,7 +18,8 @@
 # Knobs (environment):
 #   ANCHORS=/work/shared/bench/anchors.sh   BENCH_DIR=/tmp/switchyard-bench (certs, anchor configs and logs)
 #   SWITCHYARD_BIN=<path>   default artifacts/switchyard/switchyard, re-published when src/Switchyard is newer
-#   WORKLOADS="h2 h1 hs"    anchors.sh measure kinds (hs = one request per new TLS connection)
+#   WORKLOADS="h2 h1 hs"    anchors.sh measure kinds (hs = one request per new TLS connection); WORKLOADS="" runs
+#                           none (startup, footprint and the idle connections only)
 #   REPEAT=3                runs per proxy and workload; the table shows the median
 #   IDLE_CONNS=8000         idle TLS connections held open for the memory figure
 #   IDLE_ANCHORS=1          also hold them against nginx and HAProxy (0: Switchyard only)
@@ -36,7 +37,7 @@ HERE="$ROOT/perf/load"
 ANCHORS=${ANCHORS:-/work/shared/bench/anchors.sh}
 export BENCH_DIR=${BENCH_DIR:-/tmp/switchyard-bench}
 OUT=${OUT:-$BENCH_DIR/compare}
-WORKLOADS=${WORKLOADS:-"h2 h1 hs"}
+WORKLOADS=${WORKLOADS-"h2 h1 hs"}
 REPEAT=${REPEAT:-3}
 IDLE_CONNS=${IDLE_CONNS:-8000}
 IDLE_ANCHORS=${IDLE_ANCHORS:-1}
@@ -483,7 +484,7 @@ main() {
   # Why connections ended, summed over the load and idle instances (an internal error is logged at Information
   # level, so the warning count alone would miss it).
   ends=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | sed -n 's/^switchyard_connection_ends_total{.*reason="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' |
-    awk '{ n[$1] += $2 } END { for (r in n) printf "%s%s=%d", (k++ ? ", " : ""), r, n[r] }' || true)
+    awk '{ n[$1] += $2 } END { for (r in n) if (n[r] > 0) printf "%s%s=%d", (k++ ? ", " : ""), r, n[r] }' || true)
   tlsfail=$(cat "$OUT"/metrics-after-*.txt 2>/dev/null | awk '/^switchyard_tls_handshake_failures_total/ { n += $NF } END { print n + 0 }' || true)
   if grep -qE '(^|, )(error|drain_timeout|app_unreachable|upstream_tls_failed|downstream_tls_failed)=' <<<"$ends"; then anomaly "switchyard connections ended abnormally: $ends (logs: $OUT/agent.log, $OUT/agent-idle.log)"; fi
   [ "$tlsfail" = 0 ] || anomaly "switchyard counted $tlsfail TLS handshake failures (metrics: $OUT/metrics-after-*.txt)"

@@ -33,6 +33,9 @@ internal static partial class Log
     [ZLoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "memory limit {limitMiB} MiB (cgroup): at most {connections} open connections over all ports ({perConnectionKiB} KiB each above {baseMiB} MiB); more are closed at accept (memory_limit)")]
     public static partial void ConnectionBudgetSet(this ILogger logger, long limitMiB, int connections, long perConnectionKiB, long baseMiB);
 
+    [ZLoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "idle TLS connections keep their OpenSSL record buffers (about 33 KiB each): {reason}")]
+    public static partial void TlsBuffersKept(this ILogger logger, string reason);
+
     [ZLoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "connection {id} on {port}: {reason} after {elapsedMs} ms")]
     public static partial void ConnectionTimedOut(this ILogger logger, long id, string port, string reason, long elapsedMs);
 

@@ -169,6 +169,11 @@ internal sealed partial class Agent : IAsyncDisposable
         }
 
         CheckCertificates();
+        if (!Transport.OpenSslBuffers.Enable())
+        {
+            _logger.TlsBuffersKept(Transport.OpenSslBuffers.Unavailable ?? "?");
+        }
+
         foreach (InterceptSettings intercept in Settings.Intercepts)
         {
             _logger.InterceptFromConfig(intercept.Mode, intercept.Id, intercept.Port, "added", MatchText(intercept.Rule), TargetText(intercept));

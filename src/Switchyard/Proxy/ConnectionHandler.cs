@@ -320,6 +320,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             return ConnectionEndReason.DownstreamTlsFailed;
         }
 
+        await SslStreamIdle.ReturnHandshakeBufferAsync(ssl).ConfigureAwait(false); // an idle caller holds no SslStream buffer
         context.DownstreamIsTls = true;
         context.Sni = string.IsNullOrEmpty(ssl.TargetHostName) ? null : ssl.TargetHostName;
         context.Alpn = ssl.NegotiatedApplicationProtocol;

@@ -21,12 +21,14 @@ internal sealed class Heartbeat : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly MemoryTrim _trim;
 
     public Heartbeat(ConnectionTracker tracker, TimeProvider time, ILogger logger)
     {
         _tracker = tracker;
         _time = time;
         _logger = logger;
+        _trim = new MemoryTrim(time);
         _timer = time.CreateTimer(static s => ((Heartbeat)s!).Tick(), this, Interval, Interval);
     }
 
@@ -50,6 +52,11 @@ internal sealed class Heartbeat : IDisposable
                 // A timer callback must never throw (it would end the process); one connection's failure is logged.
                 _logger.ConnectionFailed(e, context.Id, context.Settings?.Name ?? "?");
             }
+        }
+
+        if (_trim.ShouldTrim(_tracker.Count))
+        {
+            MemoryTrim.Trim(); // many connections closed: give their memory back (issue 16)
         }
     }
 
