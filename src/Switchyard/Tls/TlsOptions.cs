@@ -105,7 +105,9 @@ internal static class TlsOptions
         {
             TargetHost = targetHost,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None,
-            CertificateChainPolicy = ChainPolicy(tls?.TrustRoots),
+            // insecureSkipVerify accepts any certificate (the callback below), but SslStream builds the chain all the
+            // same: against no roots, instead of an OpenSSL store filled with the ~150 system roots per handshake.
+            CertificateChainPolicy = tls?.InsecureSkipVerify == true ? TrustNothing() : ChainPolicy(tls?.TrustRoots),
             AllowRenegotiation = false,
         };
         if (alpn == SslApplicationProtocol.Http2)
@@ -171,6 +173,14 @@ internal static class TlsOptions
 
         return policy;
     }
+
+    /// <summary>A chain policy with no trusted root at all, for handshakes whose result is ignored (insecureSkipVerify).</summary>
+    private static X509ChainPolicy TrustNothing() => new()
+    {
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+    };
 
     private static string ChainStatus(X509Chain? chain, SslPolicyErrors errors)
     {
