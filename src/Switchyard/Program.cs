@@ -112,6 +112,7 @@ public static class Program
         agent.Metrics.ConfigChecks = () => watcher.Checks;
         logger.WatchingFiles(settings.FilePath, agent.Certificates.Count, (long)poll.TotalMilliseconds);
         ready?.Invoke(agent, admin);
+        _ = agent.WarmTlsAsync(); // after ready: the certificate contexts and the system CA store (never throws)
         string signal = await stop.Task.ConfigureAwait(false);
         watcher.Dispose(); // no reload during the drain
         if (stopping is not null)

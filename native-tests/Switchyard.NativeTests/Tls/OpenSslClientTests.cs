@@ -74,4 +74,50 @@ public sealed class OpenSslClientTests(ITestOutputHelper output)
             Assert.Contains("handshake failure", result.Stdout + result.Stderr, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// A TLS 1.3 caller shares the port's OpenSSL context (one per certificate, perf/RESULTS.md issue 16), which issues
+    /// session tickets: its second connection resumes. A port with clientAuth keeps a context per handshake, so nothing
+    /// is resumed there (a session made without a client certificate must never skip the certificate request).
+    /// </summary>
+    [Theory]
+    [InlineData(false, "Reused, TLSv1.3")]
+    [InlineData(true, "New, TLSv1.3")]
+    public async Task A_TLS_1_3_caller_resumes_its_session_except_where_client_certificates_are_asked_for(bool clientAuth, string secondHandshake)
+    {
+        await using var env = await ProxiedApp.StartAsync(
+            output,
+            new KestrelAppOptions { Certificate = TestPki.Shared.Server },
+            inspect: "always",
+            (port, pem) =>
+            {
+                var auth = clientAuth
+                    ? new System.Text.Json.Nodes.JsonObject { ["trustRoots"] = AgentConfig.Strings(pem.CaCert), ["allowAnonymous"] = true }
+                    : null;
+                port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"], auth);
+                port["upstreamTls"] = AgentConfig.UpstreamTls(pem.CaCert);
+            });
+
+        string session = Path.Combine(Path.GetTempPath(), $"switchyard-session-{Guid.NewGuid():N}.pem");
+        try
+        {
+            const string request = "GET /resume HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+            string[] common = ["s_client", "-connect", $"127.0.0.1:{env.ListenPort}", "-servername", "localhost", "-tls1_3", "-CAfile", env.Pem.CaCert, "-ign_eof"];
+
+            // The first connection reads the whole response, so the tickets sent after the handshake have arrived.
+            var first = await ProcessRunner.RunAsync("openssl", [.. common, "-sess_out", session], stdin: request);
+            Assert.True(first.ExitCode == 0, first.ToString());
+            Assert.Contains("New, TLSv1.3", first.Stdout, StringComparison.Ordinal);
+            Assert.Contains("path=/resume\n", first.Stdout, StringComparison.Ordinal);
+
+            var second = await ProcessRunner.RunAsync("openssl", [.. common, "-sess_in", session], stdin: request);
+            Assert.True(second.ExitCode == 0, second.ToString());
+            Assert.Contains(secondHandshake, second.Stdout, StringComparison.Ordinal);
+            Assert.Contains("path=/resume\n", second.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(session);
+        }
+    }
 }

@@ -93,4 +93,48 @@ public sealed class UpstreamTrustTests(ITestOutputHelper output)
         Assert.True(result.Succeeded, result.ToString());
         Assert.Contains("path=/roots-dir\n", result.Body, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Without trustRoots the app is verified against the system CA store, which the agent no longer loads at start
+    /// (perf/RESULTS.md, issue 16): it must be there for the first verifying handshake. For this agent the system store
+    /// is the test CA alone (SSL_CERT_FILE and an empty SSL_CERT_DIR, which OpenSSL and .NET read for it), so an app
+    /// certificate from that CA is trusted and one from another CA is not.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Without_trustRoots_the_app_is_verified_against_the_system_store(bool appFromOtherCa)
+    {
+        using var dir = new TempDir();
+        PemSet pem = PemSet.Write(dir.Path);
+        await using KestrelApp app = await KestrelApp.StartAsync(new KestrelAppOptions
+        {
+            Certificate = appFromOtherCa ? TestPki.Shared.ServerFromOtherCa : TestPki.Shared.Server,
+        });
+        string systemDir = Directory.CreateDirectory(dir.File("system-certs")).FullName;
+        int listen = Ports.GetFreeTcpPort();
+        int admin = Ports.GetFreeTcpPort();
+        JsonObject port = AgentConfig.Port("web", listen, app.Port, "always");
+        port["downstreamTls"] = AgentConfig.DownstreamTls(pem.Server, ["http/1.1"]);
+        port["upstreamTls"] = new JsonObject(); // verify, with the system roots
+        string configPath = dir.File("config.json");
+        await File.WriteAllTextAsync(configPath, AgentConfig.Create(admin, port).ToJsonString());
+
+        await using AgentProcess agent = await AgentProcess.StartWithConfigFileAsync(output, dir, configPath, admin,
+            new Dictionary<string, string> { ["SSL_CERT_FILE"] = pem.CaCert, ["SSL_CERT_DIR"] = systemDir });
+        var result = await Curl.HttpsAsync(listen, "/system-store", "--cacert", pem.CaCert);
+
+        if (appFromOtherCa)
+        {
+            Assert.True(result.ExitCode != 0 || result.StatusCode == 502, $"the request must fail (closed or 502)\n{result}");
+            Assert.DoesNotContain("method=", result.Body, StringComparison.Ordinal);
+            await agent.WaitForMetricAsync("switchyard_tls_handshake_failures_total",
+                [("port", "web"), ("side", "upstream"), ("reason", "untrusted_certificate")], v => v >= 1, ">= 1");
+        }
+        else
+        {
+            Assert.True(result.Succeeded, result.ToString());
+            Assert.Contains("path=/system-store\n", result.Body, StringComparison.Ordinal);
+        }
+    }
 }

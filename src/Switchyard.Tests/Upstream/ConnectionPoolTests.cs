@@ -174,4 +174,29 @@ public sealed class ConnectionPoolTests : IDisposable
             await ClosedByClientAsync(server);
         }
     }
+
+    [Fact]
+    public async Task A_connection_returned_beyond_the_idle_limit_is_closed_and_the_others_are_kept()
+    {
+        using var pool = new ConnectionPool(_clock);
+        var peers = new List<Switchyard.Tests.Http2.Connection.PipeChannel>();
+        for (int i = 0; i < ConnectionPool.MaxIdlePerDestination; i++)
+        {
+            (var client, var server) = Switchyard.Tests.Http2.Connection.PipeChannel.CreatePair();
+            peers.Add(server);
+            pool.Return("app", client);
+        }
+
+        Assert.Equal(ConnectionPool.MaxIdlePerDestination, pool.Count);
+
+        (var extra, var extraServer) = Switchyard.Tests.Http2.Connection.PipeChannel.CreatePair();
+        pool.Return("app", extra);
+
+        Assert.Equal(ConnectionPool.MaxIdlePerDestination, pool.Count);
+        System.IO.Pipelines.ReadResult end = await extraServer.Input.ReadAsync().AsTask().WaitAsync(Wait);
+        Assert.True(end.IsCompleted); // the one over the limit was closed
+        Assert.True(peers[0].Input.TryRead(out System.IO.Pipelines.ReadResult kept) is false || !kept.IsCompleted);
+        Assert.NotNull(pool.TryRent("app"));
+        Assert.Equal(ConnectionPool.MaxIdlePerDestination - 1, pool.Count);
+    }
 }

@@ -212,6 +212,30 @@ internal sealed partial class Agent : IAsyncDisposable
         _listening = true;
     }
 
+    /// <summary>
+    /// Builds, off the start path, what the first handshakes would otherwise build: each port's certificate context
+    /// (downstream certificate, client certificate toward the app), whose chain building loads the system CA store
+    /// once per process. Until it is done a handshake that needs a context builds it itself (the same Lazy), so
+    /// nothing waits for this. Never throws: a context that cannot be built fails the handshake that uses it.
+    /// </summary>
+    public Task WarmTlsAsync() => Task.Run(() =>
+    {
+        foreach (PortRuntime port in Ports)
+        {
+            foreach (Tls.CertificateSource? source in (ReadOnlySpan<Tls.CertificateSource?>)[port.Settings.DownstreamTls?.Certificate, port.Settings.UpstreamTls?.ClientCertificate])
+            {
+                try
+                {
+                    _ = source?.Current.Context;
+                }
+                catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or NotSupportedException)
+                {
+                    // reported by the handshake that needs it
+                }
+            }
+        }
+    });
+
     private void StartUdp(PortRuntime port)
     {
         try

@@ -269,7 +269,22 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     private async Task<ConnectionEndReason> TerminateTlsAsync(ConnectionContext context, PortRuntime port, SocketChannel downstream, bool filtered)
     {
         PortSettings settings = context.Settings;
-        int first = await PeekAsync(downstream, context.Settings.Limits.TlsHandshakeTimeout).ConfigureAwait(false);
+        // The ClientHello as far as it has arrived: its first byte says TLS or not, its supported_versions whether
+        // the caller can share the port's TLS 1.3 context (TlsOptions.Server).
+        byte[] hello = System.Buffers.ArrayPool<byte>.Shared.Rent(ClientHello.MaxPeek);
+        int first;
+        bool offersTls13;
+        try
+        {
+            int peeked = await PeekAsync(downstream, hello.AsMemory(0, ClientHello.MaxPeek), settings.Limits.TlsHandshakeTimeout).ConfigureAwait(false);
+            first = peeked > 0 ? hello[0] : peeked;
+            offersTls13 = peeked > 0 && ClientHello.OffersTls13(hello.AsSpan(0, peeked));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(hello);
+        }
+
         if (first == -1)
         {
             return ConnectionEndReason.Completed; // closed before sending anything (a port check)
@@ -302,7 +317,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
             using var timeout = new CancellationTokenSource(settings.Limits.TlsHandshakeTimeout, clock ?? TimeProvider.System);
             // h2 (when the port's alpn lists it) is served by the HTTP/2 codec: per-stream routing, and translation
             // to HTTP/1.1 for destinations without h2.
-            await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, verdict), timeout.Token).ConfigureAwait(false);
+            await ssl.AuthenticateAsServerAsync(TlsOptions.Server(settings.DownstreamTls!, verdict, offersTls13), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (ConnectionErrors.IsHandshakeFailure(e))
         {
@@ -401,6 +416,20 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     private const int NothingArrived = -2;
 
     /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
+    /// <summary>The bytes that have arrived (at least one), copied into <paramref name="into"/>; -1 and <see cref="NothingArrived"/> as above.</summary>
+    private async Task<int> PeekAsync(SocketChannel downstream, Memory<byte> into, TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);
+        try
+        {
+            return await downstream.PeekAsync(into, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return NothingArrived;
+        }
+    }
+
     private async Task<int> PeekAsync(SocketChannel downstream, TimeSpan limit)
     {
         using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);

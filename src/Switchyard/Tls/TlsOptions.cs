@@ -37,18 +37,31 @@ internal static class TlsOptions
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
     ]);
 
-    /// <summary>The caller's side: the port's certificate and ALPN list (h2 included when listed: the HTTP/2 codec serves it).</summary>
-    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, HandshakeVerdict verdict)
+    /// <summary>
+    /// The caller's side: the port's certificate and ALPN list (h2 included when listed: the HTTP/2 codec serves it).
+    /// <paramref name="offersTls13"/>: the caller's ClientHello lists TLS 1.3 (<see cref="ClientHello.OffersTls13"/>).
+    /// Such a caller, on a port without clientAuth, gets TLS 1.3 only and no <see cref="CipherSuitesPolicy"/>: it would
+    /// negotiate TLS 1.3 anyway (the highest common version), and TLS 1.3's suites are the three AEAD ones the policy
+    /// lists. .NET reuses one OpenSSL context (SSL_CTX) per certificate only when no policy is set; with the policy,
+    /// every handshake builds its own (SSL_CTX_new, cipher lists, certificate and key), the largest avoidable part of a
+    /// new connection's CPU (perf/RESULTS.md, issue 16). The shared context also issues TLS 1.3 session tickets, so
+    /// such callers can resume. Everyone else (TLS 1.2 callers, clientAuth ports) keeps the policy: ECDHE with AEAD
+    /// only in TLS 1.2, and a context of its own per handshake, so no session made elsewhere is ever resumed on a
+    /// port that requires a client certificate.
+    /// </summary>
+    public static SslServerAuthenticationOptions Server(DownstreamTlsSettings tls, HandshakeVerdict verdict, bool offersTls13 = false)
     {
+        bool sharedContext = offersTls13 && tls.ClientAuth is null;
         var options = new SslServerAuthenticationOptions
         {
             ServerCertificateContext = tls.Certificate.Current.Context, // read per handshake: a rotated certificate applies to the next one
             ApplicationProtocols = tls.Alpn,
-            EnabledSslProtocols = System.Security.Authentication.SslProtocols.None, // OS defaults: TLS 1.2 and 1.3
+            // OS defaults (TLS 1.2 and 1.3) unless the caller offers TLS 1.3, which it then gets.
+            EnabledSslProtocols = sharedContext ? System.Security.Authentication.SslProtocols.Tls13 : System.Security.Authentication.SslProtocols.None,
             AllowRenegotiation = false,
         };
 
-        if (OperatingSystem.IsLinux())
+        if (OperatingSystem.IsLinux() && !sharedContext)
         {
             options.CipherSuitesPolicy = CallerCipherSuites;
         }
@@ -92,7 +105,9 @@ internal static class TlsOptions
         {
             TargetHost = targetHost,
             EnabledSslProtocols = System.Security.Authentication.SslProtocols.None,
-            CertificateChainPolicy = ChainPolicy(tls?.TrustRoots),
+            // insecureSkipVerify accepts any certificate (the callback below), but SslStream builds the chain all the
+            // same: against no roots, instead of an OpenSSL store filled with the ~150 system roots per handshake.
+            CertificateChainPolicy = tls?.InsecureSkipVerify == true ? TrustNothing() : ChainPolicy(tls?.TrustRoots),
             AllowRenegotiation = false,
         };
         if (alpn == SslApplicationProtocol.Http2)
@@ -158,6 +173,14 @@ internal static class TlsOptions
 
         return policy;
     }
+
+    /// <summary>A chain policy with no trusted root at all, for handshakes whose result is ignored (insecureSkipVerify).</summary>
+    private static X509ChainPolicy TrustNothing() => new()
+    {
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+    };
 
     private static string ChainStatus(X509Chain? chain, SslPolicyErrors errors)
     {

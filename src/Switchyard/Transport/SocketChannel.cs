@@ -131,6 +131,26 @@ public sealed class SocketChannel : Channel
         return first;
     }
 
+    /// <summary>
+    /// Copies the bytes that have arrived (at most <paramref name="into"/>'s length) without consuming them; waits only
+    /// until there is one. -1 when the peer closed first. Used to read a ClientHello before SslStream does.
+    /// </summary>
+    public async ValueTask<int> PeekAsync(Memory<byte> into, CancellationToken cancellation)
+    {
+        if (Volatile.Read(ref _connection) is null)
+        {
+            int n = await Socket.ReceiveAsync(into, SocketFlags.Peek, cancellation).ConfigureAwait(false);
+            return n == 0 ? -1 : n;
+        }
+
+        ReadResult result = await Input.ReadAsync(cancellation).ConfigureAwait(false);
+        System.Buffers.ReadOnlySequence<byte> buffer = result.Buffer;
+        int count = (int)Math.Min(buffer.Length, into.Length);
+        System.Buffers.BuffersExtensions.CopyTo(buffer.Slice(0, count), into.Span);
+        Input.AdvanceTo(buffer.Start, buffer.Start);
+        return count == 0 ? -1 : count;
+    }
+
     /// <summary>Flushes (the send pipe's flush waits until the socket took every byte), then FIN.</summary>
     public override async ValueTask CloseOutputAsync()
     {

@@ -12,7 +12,14 @@ namespace Switchyard.Upstream;
 /// </summary>
 internal sealed class ConnectionPool : IDisposable
 {
-    public const int MaxIdlePerDestination = 64;
+    /// <summary>
+    /// Idle connections kept per destination; one returned beyond it is closed. Sized for a burst of new callers:
+    /// each needs an app connection at the same moment, and every one not kept from the previous burst is dialled
+    /// again, with its TLS handshake and chain building. At 64, a burst of 800 new TLS callers a second (perf hs)
+    /// dialled about 3,000 app connections for 4,000 requests (perf/RESULTS.md, issue 16). Idle ones still go after
+    /// <see cref="IdleTimeout"/> (and the sweep), so a quiet pod returns to none.
+    /// </summary>
+    public const int MaxIdlePerDestination = 1024;
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
