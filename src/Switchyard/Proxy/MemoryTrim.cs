@@ -73,6 +73,6 @@ internal sealed class MemoryTrim(TimeProvider time)
         }
     }
 
-    [DllImport("libc", EntryPoint = "malloc_trim")]
+    [DllImport("libc.so.6", EntryPoint = "malloc_trim")] // the soname: "libc" makes the loader probe libc.so (a linker script) and a dozen paths first
     private static extern int MallocTrim(nuint pad);
 }

@@ -135,7 +135,7 @@ internal static unsafe class OpenSslBuffers
         }
     }
 
-    [DllImport("libc", EntryPoint = "dlopen")]
+    [DllImport("libc.so.6", EntryPoint = "dlopen")] // the soname: "libc" makes the loader probe libc.so (a linker script) and a dozen paths first
     private static extern IntPtr DlOpen(ref byte file, int mode);
 
     [DllImport(LibCrypto, EntryPoint = "CRYPTO_get_ex_new_index")]
