@@ -349,6 +349,8 @@ chart() { # chart: one bar per ratio (Switchyard / anchor, lower is better) with
     row "idle TLS conn memory vs nginx" "$(echo "scale=2; (($s1 - $s0) / $so) / (($n1 - $n0) / $no)" | bc | sed 's/^\./0./')" 1.5
   fi
   [ -s "$data" ] || return 0
+  local ymax
+  ymax=$(awk '{ for (i = NF - 1; i <= NF; i++) if ($i + 0 > m) m = $i + 0 } END { printf "%.2f", m * 1.15 }' "$data")
   gnuplot <<GP 2>"$OUT/gnuplot.err" || { say "gnuplot failed (see $OUT/gnuplot.err)"; return 0; }
 set terminal pngcairo size 1000,520 noenhanced font ",10"
 set output "$OUT/ratios.png"
@@ -356,7 +358,7 @@ set title "Switchyard / anchor, same run (lower is better; x = goal) - $(date -u
 set style data histograms
 set style fill solid 0.7 border -1
 set boxwidth 0.6
-set yrange [0:*]
+set yrange [0:$ymax]
 set xtics rotate by -25 nomirror
 set grid ytics
 unset key
