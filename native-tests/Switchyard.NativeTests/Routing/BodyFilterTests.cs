@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Switchyard.NativeTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -59,11 +60,15 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
     }));
 
     /// <param name="part">With <paramref name="arrived"/>: the app sets it once it has this many body bytes.</param>
-    private async Task<Env> StartAsync(long part = 0, TaskCompletionSource? arrived = null)
+    /// <param name="appProtocols">What the app speaks (HTTP/1.1 only: HTTP/2 callers' streams are translated).</param>
+    private async Task<Env> StartAsync(long part = 0, TaskCompletionSource? arrived = null, HttpProtocols appProtocols = HttpProtocols.Http1AndHttp2)
     {
         var dir = new TempDir();
         var pem = PemSet.Write(dir.Path);
-        var app = await KestrelApp.StartAsync(new KestrelAppOptions { Certificate = TestPki.Shared.Server, Name = "the-app", Pipeline = a => HashEndpoint(a, "the-app", part, arrived) });
+        var app = await KestrelApp.StartAsync(new KestrelAppOptions
+        {
+            Certificate = TestPki.Shared.Server, Name = "the-app", Protocols = appProtocols, Pipeline = a => HashEndpoint(a, "the-app", part, arrived),
+        });
         var developer = await KestrelApp.StartAsync(new KestrelAppOptions { Name = "alice-laptop", Pipeline = a => HashEndpoint(a, "alice-laptop") });
         var listen = Ports.GetFreeTcpPort();
         var port = AgentConfig.Port("web", listen, app.Port, "auto");
@@ -360,14 +365,17 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
     /// HTTP/2 (HttpClient, h2 to the app): a matching body whose DATA stop after 500 bytes, the stream open, goes to the
     /// app at bodyTimeout with those 500 bytes (the app has them before the caller sends on), and arrives whole.
     /// </summary>
-    [Fact]
-    public async Task A_stalled_http2_body_goes_to_the_app_at_body_timeout_and_arrives_whole()
+    [Theory]
+    [InlineData(HttpProtocols.Http1AndHttp2, 500)]
+    [InlineData(HttpProtocols.Http1, 500)] // the stream translated to HTTP/1.1 toward the app
+    [InlineData(HttpProtocols.Http1, 0)] // no DATA at all before the stall: the translated head alone goes at bodyTimeout
+    public async Task A_stalled_http2_body_goes_to_the_app_at_body_timeout_and_arrives_whole(HttpProtocols appProtocols, int part)
     {
         var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var env = await StartAsync(500, arrived);
+        await using var env = await StartAsync(part, arrived, appProtocols);
         using HttpClient client = Client(env.Listen, HttpVersion.Version20);
         byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
-        var stalled = new StalledContent(body, 500, arrived.Task);
+        var stalled = new StalledContent(body, part, arrived.Task);
         stalled.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
         Assert.Equal(Expected("the-app", body), await PostAsync(client, stalled));
@@ -380,8 +388,12 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
-            await stream.WriteAsync(body.AsMemory(0, part));
-            await stream.FlushAsync();
+            if (part > 0)
+            {
+                await stream.WriteAsync(body.AsMemory(0, part));
+                await stream.FlushAsync();
+            }
+
             await resume.WaitAsync(Timeouts.Short); // the app has the part: the agent stopped waiting for the rest
             await stream.WriteAsync(body.AsMemory(part));
         }

@@ -131,9 +131,19 @@ internal static class BodyTranslation
     public static async Task Http2ToHttp1Async(Http2Stream stream, PipeWriter output, bool chunked, ConnectionContext context, bool isRequest, WiretapCopier? copier = null)
     {
         PipeReader data = stream.Data;
+        bool held = stream.DataHeld;
         while (true)
         {
-            ReadResult read = await stream.ReadDataAsync().ConfigureAwait(false);
+            ValueTask<ReadResult> next = stream.ReadDataAsync();
+            if (held && !next.IsCompleted)
+            {
+                // A held request whose hold ended at bodyTimeout with no DATA received: the head (written by the caller,
+                // not yet flushed) goes to the app now rather than with the first DATA, as on HTTP/1.1.
+                await output.FlushAsync().ConfigureAwait(false);
+            }
+
+            held = false;
+            ReadResult read = await next.ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
             long length = buffer.Length;
             if (!buffer.IsEmpty)
