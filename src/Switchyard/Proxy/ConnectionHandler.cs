@@ -415,8 +415,10 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
 
     private const int NothingArrived = -2;
 
-    /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
-    /// <summary>The bytes that have arrived (at least one), copied into <paramref name="into"/>; -1 and <see cref="NothingArrived"/> as above.</summary>
+    /// <summary>
+    /// How many bytes have arrived (at least one), copied into <paramref name="into"/> and left unread; -1 when the caller
+    /// closed first, <see cref="NothingArrived"/> when it stayed silent.
+    /// </summary>
     private async Task<int> PeekAsync(SocketChannel downstream, Memory<byte> into, TimeSpan limit)
     {
         using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);
@@ -430,6 +432,7 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
         }
     }
 
+    /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
     private async Task<int> PeekAsync(SocketChannel downstream, TimeSpan limit)
     {
         using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);
