@@ -1,10 +1,10 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Bogus;
 using CsCheck;
 using Switchyard.Routing;
+using Switchyard.Tests.TestSupport;
 
 namespace Switchyard.Tests.Routing;
 
@@ -101,7 +101,7 @@ public sealed class JsonBodyPathTests
     {
         var faker = new Faker { Random = new Randomizer(7) };
         byte[] body = Encoding.UTF8.GetBytes(OrderJson(faker));
-        var sequence = Split(body, [body.Length / 3, body.Length / 2]);
+        var sequence = Segments.SplitAt(body, [body.Length / 3, body.Length / 2]);
         JsonBodyPath path = JsonBodyPath.Parse("$.customer.id");
         JsonBodyPath missing = JsonBodyPath.Parse("$.lines[1].nothere");
         StringMatch exact = StringMatch.Exact("no such id");
@@ -142,7 +142,7 @@ public sealed class JsonBodyPathTests
                 JsonBodyLookup expected = Reference(document.RootElement, JsonBodyPath.Parse(path), out string? text);
                 Assert.Equal(expected, JsonBodyPath.Parse(path).Find(bytes, out string? found));
                 Assert.Equal(text, found);
-                Assert.Equal(expected, JsonBodyPath.Parse(path).Find(Split(bytes, [faker.Random.Int(0, bytes.Length)]), out found));
+                Assert.Equal(expected, JsonBodyPath.Parse(path).Find(Segments.SplitAt(bytes, [faker.Random.Int(0, bytes.Length)]), out found));
                 Assert.Equal(text, found);
             }
         }
@@ -162,7 +162,7 @@ public sealed class JsonBodyPathTests
 
             Assert.Equal(expected, path.Find(bytes, out string? found));
             Assert.Equal(text, found);
-            Assert.Equal(expected, path.Find(Split(bytes, [.. cuts.Select(c => c % (bytes.Length + 1))]), out found));
+            Assert.Equal(expected, path.Find(Segments.SplitAt(bytes, [.. cuts.Select(c => c % (bytes.Length + 1))]), out found));
             Assert.Equal(text, found);
             if (text is not null)
             {
@@ -430,41 +430,5 @@ public sealed class JsonBodyPathTests
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    /// <summary>The bytes as a sequence cut at <paramref name="cuts"/> (each segment a separate array).</summary>
-    internal static ReadOnlySequence<byte> Split(byte[] bytes, int[] cuts)
-    {
-        int[] points = [.. cuts.Where(c => c > 0 && c < bytes.Length).Distinct().Order()];
-        if (points.Length == 0)
-        {
-            return new ReadOnlySequence<byte>(bytes);
-        }
-
-        var first = new Segment(bytes[..points[0]], 0);
-        Segment last = first;
-        for (int i = 0; i < points.Length; i++)
-        {
-            int end = i + 1 < points.Length ? points[i + 1] : bytes.Length;
-            last = last.Append(bytes[points[i]..end]);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

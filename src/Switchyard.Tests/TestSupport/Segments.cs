@@ -26,6 +26,13 @@ public static class Segments
     public static ReadOnlySequence<byte> Split(byte[] bytes, int size) =>
         bytes.Length == 0 ? ReadOnlySequence<byte>.Empty : Of([.. bytes.Chunk(size)]);
 
+    /// <summary>The bytes cut at <paramref name="cuts"/> (outside 1..length-1 and repeated cuts are ignored; none: one segment).</summary>
+    public static ReadOnlySequence<byte> SplitAt(byte[] bytes, int[] cuts)
+    {
+        int[] points = [0, .. cuts.Where(c => c > 0 && c < bytes.Length).Distinct().Order(), bytes.Length];
+        return points.Length == 2 ? new ReadOnlySequence<byte>(bytes) : Of([.. points.Zip(points[1..], (from, to) => bytes[from..to])]);
+    }
+
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
         public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
