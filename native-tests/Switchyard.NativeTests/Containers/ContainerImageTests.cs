@@ -84,12 +84,7 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
         {
             await BuildAppImageAsync(appImage, appCert);
 
-            var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
-            {
-                ["tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
-                ["tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
-                ["ca.crt"] = await File.ReadAllTextAsync(caPath),
-            });
+            var secret = await SecretAsync(dir.Path, appCert, caPath);
             var configMap = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "configmap"), ConfigFiles(Config(intercepts: [])));
 
             // The pod's network namespace belongs to the app container, which publishes the agent's port (the Service's
@@ -170,11 +165,7 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
         try
         {
             await BuildAppImageAsync(appImage, appCert);
-            var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
-            {
-                ["tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
-                ["tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
-            });
+            var secret = await SecretAsync(dir.Path, appCert, caPath: null);
             var config = Config(intercepts: []);
             config["ports"]![0]!.AsObject().Remove("upstreamTls"); // verify the app against the system roots
             var configMap = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "configmap"), ConfigFiles(config));
@@ -219,12 +210,7 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
         try
         {
             await BuildAppImageAsync(appImage, appCert);
-            var secret = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "secret"), new Dictionary<string, string>
-            {
-                ["tls.crt"] = await File.ReadAllTextAsync(appCert.CertPem),
-                ["tls.key"] = await File.ReadAllTextAsync(appCert.KeyPem),
-                ["ca.crt"] = await File.ReadAllTextAsync(caPath),
-            });
+            var secret = await SecretAsync(dir.Path, appCert, caPath);
             var config = Config(intercepts: []);
             config["ports"]![0]!["limits"] = new JsonObject { ["tlsHandshakeTimeout"] = "120s" }; // held connections say nothing
             var configMap = await ProjectedVolume.CreateAsync(Path.Combine(dir.Path, "configmap"), ConfigFiles(config));
@@ -267,6 +253,22 @@ public sealed class ContainerImageTests(SidecarImage image, ITestOutputHelper ou
                 ["/certs/tls.key"] = File.ReadAllText(appCert.KeyPem),
             },
             ["/usr/bin/openssl", "s_server", "-accept", $"127.0.0.1:{AppPort}", "-cert", "/certs/tls.crt", "-key", "/certs/tls.key", "-www", "-quiet"]);
+
+    /// <summary>The TLS Secret volume the agent mounts: the app's certificate pair, and <c>ca.crt</c> when given.</summary>
+    private static async Task<ProjectedVolume> SecretAsync(string dir, CertFiles cert, string? caPath)
+    {
+        var files = new Dictionary<string, string>
+        {
+            ["tls.crt"] = await File.ReadAllTextAsync(cert.CertPem),
+            ["tls.key"] = await File.ReadAllTextAsync(cert.KeyPem),
+        };
+        if (caPath is not null)
+        {
+            files["ca.crt"] = await File.ReadAllTextAsync(caPath);
+        }
+
+        return await ProjectedVolume.CreateAsync(Path.Combine(dir, "secret"), files);
+    }
 
     /// <summary>
     /// The agent as the injected sidecar runs: in the app container's network namespace, read-only root, the image's

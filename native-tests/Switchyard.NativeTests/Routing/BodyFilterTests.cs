@@ -91,6 +91,24 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         return new Env(dir, app, developer, agent, listen, pem);
     }
 
+    /// <summary>Intercept alice on <paramref name="port"/>: a body whose <c>$.customer.id</c> is 42 goes to the developer.</summary>
+    private static JsonObject CustomerIntercept(string port, int developerPort, bool plaintextDelivery)
+    {
+        var intercept = new JsonObject
+        {
+            ["id"] = "alice",
+            ["port"] = port,
+            ["match"] = new JsonObject { ["body"] = new JsonObject { ["json"] = "$.customer.id", ["exact"] = "42" } },
+            ["target"] = $"127.0.0.1:{developerPort}",
+        };
+        if (plaintextDelivery)
+        {
+            intercept["delivery"] = new JsonObject { ["plaintext"] = true };
+        }
+
+        return intercept;
+    }
+
     private static HttpClient Client(int listen, Version version) => new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -249,13 +267,7 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
         var port = AgentConfig.Port("plain", listen, app.Port, "auto");
         port["limits"] = new JsonObject { ["bodyTimeout"] = "300ms" };
         var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
-        config["intercepts"] = new JsonArray(new JsonObject
-        {
-            ["id"] = "alice",
-            ["port"] = "plain",
-            ["match"] = new JsonObject { ["body"] = new JsonObject { ["json"] = "$.customer.id", ["exact"] = "42" } },
-            ["target"] = $"127.0.0.1:{developer.Port}",
-        });
+        config["intercepts"] = new JsonArray(CustomerIntercept("plain", developer.Port, plaintextDelivery: false));
         await using var agent = await AgentProcess.StartAsync(output, dir, config);
 
         var whole = await Curl.HttpAsync(listen, "/hash", "-H", "content-type: application/json", "--data-binary", """{"customer":{"id":42}}""");
@@ -308,14 +320,7 @@ public sealed class BodyFilterTests(ITestOutputHelper output)
 
         port["limits"] = new JsonObject { ["bodyTimeout"] = "300ms" };
         var config = AgentConfig.Create(Ports.GetFreeTcpPort(), port);
-        config["intercepts"] = new JsonArray(new JsonObject
-        {
-            ["id"] = "alice",
-            ["port"] = "web",
-            ["match"] = new JsonObject { ["body"] = new JsonObject { ["json"] = "$.customer.id", ["exact"] = "42" } },
-            ["target"] = $"127.0.0.1:{developer.Port}",
-            ["delivery"] = new JsonObject { ["plaintext"] = true },
-        });
+        config["intercepts"] = new JsonArray(CustomerIntercept("web", developer.Port, plaintextDelivery: true));
         await using var agent = await AgentProcess.StartAsync(output, dir, config);
 
         byte[] body = Encoding.UTF8.GetBytes($$"""{"customer":{"id":42},"note":"{{new string('n', 1000)}}"}""");
