@@ -385,13 +385,10 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
         try
         {
             await body.ReadHttp1Async(downstream.Input, request, limits, context.Clock).ConfigureAwait(false);
-            view.BodyBuffer = body;
-            body.Count(context.Port.Metrics, pending, view);
-            return (port.Route(view), body.State);
+            return (body.Route(port, view, pending, context.Port.Metrics), body.State);
         }
         finally
         {
-            view.BodyBuffer = null;
             body.Reset();
         }
     }

@@ -6,13 +6,6 @@ namespace Switchyard.Proxy;
 /// <summary>An HTTP/1 request head as the router sees it: header values are compared in place, no strings per header.</summary>
 internal sealed class Http1RequestView(Http1RequestHead head) : IRequestView
 {
-    /// <summary>The body read for body filters, when the route needed it (else body conditions are unknown).</summary>
-    public RequestBodyBuffer? BodyBuffer { get; set; }
-
-    public RequestBodyState BodyState => BodyBuffer?.State ?? RequestBodyState.Unread;
-
-    public System.Buffers.ReadOnlySequence<byte> Body => BodyBuffer?.Body ?? System.Buffers.ReadOnlySequence<byte>.Empty;
-
     public string Method => head.Method;
 
     public string Path => head.Path;

@@ -107,10 +107,7 @@ internal sealed class Http2Processor(RouteTableHolder routes, Upstream.Wiretaps 
                     await body.ReadHttp2Async(stream.Data, context.Settings.Limits.MaxBodyBytes, Http2Limits.Default.InitialStreamWindow,
                         context.Settings.Limits.BodyTimeout, context.Clock).ConfigureAwait(false);
                     stream.DataHeld = true;
-                    view.BodyBuffer = body;
-                    body.Count(context.Port.Metrics, pending, view);
-                    decision = port.Route(view);
-                    view.BodyBuffer = null;
+                    decision = body.Route(port, view, pending, context.Port.Metrics);
                 }
                 else
                 {

@@ -10,13 +10,6 @@ namespace Switchyard.Proxy;
 /// </summary>
 internal sealed class Http2RequestView(Http2HeaderList headers) : IRequestView
 {
-    /// <summary>The body read for body filters, when the route needed it (else body conditions are unknown).</summary>
-    public RequestBodyBuffer? BodyBuffer { get; set; }
-
-    public RequestBodyState BodyState => BodyBuffer?.State ?? RequestBodyState.Unread;
-
-    public System.Buffers.ReadOnlySequence<byte> Body => BodyBuffer?.Body ?? System.Buffers.ReadOnlySequence<byte>.Empty;
-
     private string? _method;
     private string? _path;
 

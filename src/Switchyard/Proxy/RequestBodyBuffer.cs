@@ -147,10 +147,21 @@ internal sealed class RequestBodyBuffer : IDisposable
     }
 
     /// <summary>
+    /// The route of <paramref name="request"/> once its body was read (or given up on): the port's rules decide with
+    /// this body in view, after the rules that waited for it (<paramref name="pending"/>) are counted.
+    /// </summary>
+    public RouteDecision Route(PortRoutes port, IRequestView request, List<InterceptRule> pending, PortMetrics metrics)
+    {
+        var view = new WithBody(request, this);
+        Count(metrics, pending, view);
+        return port.Route(view);
+    }
+
+    /// <summary>
     /// Counts, for every rule that waited for the body, what its body filter found:
     /// <c>switchyard_body_filter_total{port,intercept,result}</c> with result match, no_match, too_large, timeout or not_json.
     /// </summary>
-    public void Count(PortMetrics metrics, List<InterceptRule> pending, IRequestView view)
+    private void Count(PortMetrics metrics, List<InterceptRule> pending, IRequestView view)
     {
         string? common = State switch
         {
@@ -263,5 +274,19 @@ internal sealed class RequestBodyBuffer : IDisposable
         body.CopyTo(_rented);
         _length = length;
         State = RequestBodyState.Buffered;
+    }
+
+    /// <summary>A request head as the router sees it, with the body read for body filters.</summary>
+    private sealed class WithBody(IRequestView request, RequestBodyBuffer body) : IRequestView
+    {
+        public string Method => request.Method;
+
+        public string Path => request.Path;
+
+        public RequestBodyState BodyState => body.State;
+
+        public ReadOnlySequence<byte> Body => body.Body;
+
+        public HeaderLookup MatchHeader(string name, StringMatch match) => request.MatchHeader(name, match);
     }
 }
