@@ -435,14 +435,8 @@ internal sealed class ConnectionHandler(ConnectionTracker tracker, Routing.Route
     /// <summary>The caller's first byte, -1 when it closed first, <see cref="NothingArrived"/> when it stayed silent.</summary>
     private async Task<int> PeekAsync(SocketChannel downstream, TimeSpan limit)
     {
-        using var timeout = new CancellationTokenSource(limit, clock ?? TimeProvider.System);
-        try
-        {
-            return await downstream.PeekFirstByteAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            return NothingArrived;
-        }
+        byte[] first = new byte[1];
+        int peeked = await PeekAsync(downstream, first, limit).ConfigureAwait(false);
+        return peeked > 0 ? first[0] : peeked;
     }
 }

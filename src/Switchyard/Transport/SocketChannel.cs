@@ -114,26 +114,10 @@ public sealed class SocketChannel : Channel
     /// <summary>Bytes written to the socket, by either path.</summary>
     public long WireBytesWritten => _direct?.BytesWritten ?? Volatile.Read(ref _connection)?.BytesSent ?? 0;
 
-    /// <summary>Waits for the first bytes without consuming them (e.g. to tell a TLS ClientHello from plaintext).</summary>
-    public async ValueTask<int> PeekFirstByteAsync(CancellationToken cancellation)
-    {
-        if (Volatile.Read(ref _connection) is null)
-        {
-            // MSG_PEEK on the socket: the byte stays for whoever reads next (SslStream or the pipes).
-            byte[] peeked = new byte[1];
-            int n = await Socket.ReceiveAsync(peeked, SocketFlags.Peek, cancellation).ConfigureAwait(false);
-            return n == 0 ? -1 : peeked[0];
-        }
-
-        ReadResult result = await Input.ReadAsync(cancellation).ConfigureAwait(false);
-        int first = result.Buffer.IsEmpty ? -1 : result.Buffer.FirstSpan[0];
-        Input.AdvanceTo(result.Buffer.Start, result.Buffer.Start);
-        return first;
-    }
-
     /// <summary>
     /// Copies the bytes that have arrived (at most <paramref name="into"/>'s length) without consuming them; waits only
-    /// until there is one. -1 when the peer closed first. Used to read a ClientHello before SslStream does.
+    /// until there is one. -1 when the peer closed first. Used to tell a TLS ClientHello from plaintext, and to read it
+    /// before SslStream does: the bytes stay for whoever reads next (SslStream or the pipes; MSG_PEEK on the socket).
     /// </summary>
     public async ValueTask<int> PeekAsync(Memory<byte> into, CancellationToken cancellation)
     {
