@@ -17,7 +17,7 @@ internal static class Http1Bodies
     /// and re-encoded chunk by chunk (trailers kept); until-close bodies run to the end of the input.
     /// <paramref name="output"/> null discards the body. <paramref name="dechunk"/> writes a chunked body's data
     /// without the chunked coding (for an HTTP/1.0 recipient, which gets it close-delimited: RFC 9112 §6.1).
-    /// <paramref name="held"/>: the body was held for body filters, its first read is <see cref="ReadHeldAsync"/>.
+    /// <paramref name="held"/>: the body was held for body filters, its first read is <see cref="Transport.HeldReads.ReadAsync"/>.
     /// </summary>
     public static async ValueTask CopyAsync(PipeReader input, PipeWriter? output, BodyKind kind, long length, ChunkedDecoder chunked, IBodyObserver? observer,
         bool dechunk = false, bool held = false)
@@ -34,7 +34,7 @@ internal static class Http1Bodies
                 long remaining = length;
                 while (remaining > 0)
                 {
-                    ReadResult read = await ReadHeldAsync(input, held).ConfigureAwait(false);
+                    ReadResult read = await Transport.HeldReads.ReadAsync(input, held).ConfigureAwait(false);
                     held = false;
                     ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
                     Emit(output, observer, take);
@@ -53,7 +53,7 @@ internal static class Http1Bodies
                 chunked.Reset();
                 while (true)
                 {
-                    ReadResult read = await ReadHeldAsync(input, held).ConfigureAwait(false);
+                    ReadResult read = await Transport.HeldReads.ReadAsync(input, held).ConfigureAwait(false);
                     held = false;
                     ReadOnlySequence<byte> buffer = read.Buffer;
                     ChunkedReadStatus status;
@@ -114,17 +114,6 @@ internal static class Http1Bodies
                 break;
         }
     }
-
-    /// <summary>
-    /// The first read of a request body that was held for body filters (RequestBodyBuffer), <paramref name="held"/>
-    /// true: the bytes the hold left unexamined in the pipe are taken at once with TryRead. A Pipe (the socket pipes)
-    /// whose waiting read was woken by CancelPendingRead does not complete the next ReadAsync for bytes already in it,
-    /// whatever AdvanceTo examined: the wake sets only the cancel flag, which that read clears, and only the writer's
-    /// next flush (the caller sending again) sets "data ready" again. TryRead looks at the bytes themselves.
-    /// Otherwise (and when nothing is there) a plain ReadAsync.
-    /// </summary>
-    internal static ValueTask<ReadResult> ReadHeldAsync(PipeReader input, bool held) =>
-        held && input.TryRead(out ReadResult read) ? new ValueTask<ReadResult>(read) : input.ReadAsync();
 
     private static void Emit(PipeWriter? output, IBodyObserver? observer, in ReadOnlySequence<byte> data)
     {

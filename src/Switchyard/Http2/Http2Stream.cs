@@ -56,23 +56,12 @@ internal sealed class Http2Stream
     /// </summary>
     internal bool DataHeld;
 
-    /// <summary>
-    /// The next read of <see cref="Data"/>. After a hold (<see cref="DataHeld"/>) the DATA already received are taken
-    /// with TryRead: a Pipe whose waiting read was woken by CancelPendingRead (the hold's bodyTimeout) does not complete
-    /// the next ReadAsync for bytes already in it, whatever AdvanceTo examined; only the next DATA frame would.
-    /// </summary>
+    /// <summary>The next read of <see cref="Data"/>; after a hold (<see cref="DataHeld"/>), <see cref="Transport.HeldReads.ReadAsync"/>.</summary>
     public ValueTask<ReadResult> ReadDataAsync()
     {
-        if (DataHeld)
-        {
-            DataHeld = false;
-            if (_inbound.Reader.TryRead(out ReadResult held))
-            {
-                return new ValueTask<ReadResult>(held);
-            }
-        }
-
-        return _inbound.Reader.ReadAsync();
+        bool held = DataHeld;
+        DataHeld = false;
+        return Transport.HeldReads.ReadAsync(_inbound.Reader, held);
     }
 
     /// <summary>Cancelled when the stream is reset or its connection ends.</summary>

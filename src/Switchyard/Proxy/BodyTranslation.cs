@@ -18,7 +18,7 @@ internal static class BodyTranslation
     /// <param name="chunked">The decoder for a chunked body (reset here); may be null for other kinds.</param>
     /// <param name="isRequest">Counts the bytes as downstream-to-app (a request) or app-to-downstream (a response).</param>
     /// <param name="copier">A wiretap's copy of a request body, fed as the data passes.</param>
-    /// <param name="held">The request body was held for body filters: its first read is <see cref="Http1Bodies.ReadHeldAsync"/>.</param>
+    /// <param name="held">The request body was held for body filters: its first read is <see cref="Transport.HeldReads.ReadAsync"/>.</param>
     public static async Task Http1ToHttp2Async(PipeReader input, BodyKind kind, long contentLength, ChunkedDecoder? chunked,
         Http2Connection connection, Http2Stream stream, ConnectionContext context, bool isRequest, WiretapCopier? copier = null, bool held = false)
     {
@@ -29,7 +29,7 @@ internal static class BodyTranslation
                 long remaining = contentLength;
                 while (remaining > 0)
                 {
-                    ReadResult read = await Http1Bodies.ReadHeldAsync(input, held).ConfigureAwait(false);
+                    ReadResult read = await Transport.HeldReads.ReadAsync(input, held).ConfigureAwait(false);
                     held = false;
                     ReadOnlySequence<byte> take = read.Buffer.Slice(0, Math.Min(remaining, read.Buffer.Length));
                     long taken = take.Length;
@@ -60,7 +60,7 @@ internal static class BodyTranslation
                 chunked.Reset();
                 while (true)
                 {
-                    ReadResult read = await Http1Bodies.ReadHeldAsync(input, held).ConfigureAwait(false);
+                    ReadResult read = await Transport.HeldReads.ReadAsync(input, held).ConfigureAwait(false);
                     held = false;
                     ReadOnlySequence<byte> buffer = read.Buffer;
                     ChunkedReadStatus status;

@@ -354,7 +354,7 @@ internal sealed class Http1Processor(RouteTableHolder routes, Upstream.Wiretaps 
     /// destination is passed on too; RFC 9110 15.2 has clients accept several), unless its Content-Length is already
     /// over maxBodyBytes: then the body is not read and the destination decides about the 100 as usual.
     /// Also returns what became of a held body (<see cref="RequestBodyState.Unread"/>: not held), for the exchange's
-    /// first read (<see cref="Http1Bodies.ReadHeldAsync"/>).
+    /// first read (<see cref="Transport.HeldReads.ReadAsync"/>).
     /// </summary>
     private async ValueTask<(RouteDecision Decision, RequestBodyState Held)> RouteAsync(ConnectionContext context, Channel downstream, Http1RequestHead request, Http1RequestView view, RequestBodyBuffer body)
     {

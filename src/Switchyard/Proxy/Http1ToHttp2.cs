@@ -16,7 +16,7 @@ namespace Switchyard.Proxy;
 internal static class Http1ToHttp2
 {
     /// <summary>Relays one request; returns whether the caller's connection may carry another.</summary>
-    /// <param name="held">The request body was held for body filters (<see cref="Http1Bodies.ReadHeldAsync"/>).</param>
+    /// <param name="held">The request body was held for body filters (<see cref="Transport.HeldReads.ReadAsync"/>).</param>
     /// <returns>Whether the caller's connection stays open, and the final status the destination answered.</returns>
     public static async Task<(bool KeepAlive, int Status)> ExchangeAsync(ConnectionContext context, Http1RequestHead request, Channel downstream, Http2Connection app, ChunkedDecoder chunked,
         WiretapCopier? copier = null, bool held = false)

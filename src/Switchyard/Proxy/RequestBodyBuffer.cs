@@ -46,7 +46,7 @@ internal sealed class RequestBodyBuffer : IDisposable
     /// <paramref name="input"/>, consuming nothing. At <see cref="PortLimits.BodyTimeout"/> a timer wakes the waiting read
     /// (CancelPendingRead: the socket pipes take no cancellation token, and SslStream under a TLS reader resumes a
     /// cancelled read byte-exact), so a caller that stops sending half-way is decided then, not when it sends again.
-    /// The exchange that follows must take its first body read with <see cref="Http1Bodies.ReadHeldAsync"/>.
+    /// The exchange that follows must take its first body read with <see cref="Transport.HeldReads.ReadAsync"/>.
     /// </summary>
     public async ValueTask ReadHttp1Async(PipeReader input, Http1RequestHead head, PortLimits limits, TimeProvider clock)
     {
